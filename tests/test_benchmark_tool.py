@@ -1,0 +1,46 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from visionattn import bench, ops
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_flops_of_window_attention_are_the_two_gemms():
+    b, size, heads, d, win = 2, 14, 3, 8, 7
+    q = torch.randn(b, size, size, heads, d)
+    flops = bench.count_flops(lambda q: ops.window_attention(q, q, q, win, backend="torch"), q)
+    tokens = b * size * size * heads
+    assert flops == 2 * (2 * tokens * win * win * d)   # QK^T and PV, multiply-add = 2 FLOPs
+
+
+def test_flops_count_cpu_flash_attention():
+    q = torch.randn(1, 2, 16, 8)
+    flops = bench.count_flops(lambda q: torch.nn.functional.scaled_dot_product_attention(q, q, q), q)
+    assert flops == 2 * 2 * (2 * 16 * 16 * 8)
+
+
+def test_ops_benchmark_cli_writes_json_and_markdown(tmp_path):
+    out_json, out_md = tmp_path / "ops.json", tmp_path / "ops.md"
+    subprocess.run([sys.executable, str(ROOT / "tools/benchmark.py"), "--ops", "--batch", "1", "--reps", "1",
+                    "--select", "swin_t.stage3", "biformer_t.stage3", "--json", str(out_json),
+                    "--markdown", str(out_md)], check=True, capture_output=True, text=True)
+    payload = json.loads(out_json.read_text())
+    rows = payload["rows"]
+    assert {(r["case"].split()[0], r["backend"]) for r in rows} == {
+        ("swin_t.stage3", "reference"), ("swin_t.stage3", "torch"),
+        ("biformer_t.stage3", "reference"), ("biformer_t.stage3", "torch")}
+    assert all(r["ms"] > 0 and r["gflops"] > 0 and r["peak_mb"] >= 0 for r in rows)
+    assert payload["machine"]["threads"] >= 1
+    assert "| case | backend |" in out_md.read_text()
+
+
+def test_benchmark_rejects_unknown_models():
+    proc = subprocess.run([sys.executable, str(ROOT / "tools/benchmark.py"), "--models", "no_such_model_xyz",
+                           "--no-memory"], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "unknown model 'no_such_model_xyz'" in proc.stderr

@@ -1,0 +1,71 @@
+#!/usr/bin/env python
+"""Benchmark models and attention ops, every backend side by side in one run.
+
+    python tools/benchmark.py --ops                         # ops at realistic backbone shapes
+    python tools/benchmark.py --ops --backward --select swin
+    python tools/benchmark.py --models biformer_t va_swin_tiny_patch4_window7_224 --size 224 --batch 8
+    ... --json out.json --markdown out.md                   # machine-readable and table outputs
+
+Figures: median over round-robin repetitions (configurations alternate, so they share the machine's
+state); FLOPs from torch.utils.flop_counter; peak memory as the rise of peak RSS in a fresh process.
+"""
+import argparse
+import sys
+
+import torch
+
+from visionattn import bench
+
+OP_COLUMNS = ["case", "backend", "pass", "batch", "ms", "gflops", "gflop_per_s", "peak_mb"]
+MODEL_COLUMNS = ["model", "backend", "size", "batch", "params_m", "gflops", "img_per_s", "latency_ms", "peak_mb",
+                 "gemm_ratio"]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--ops", action="store_true", help="benchmark the attention ops")
+    what.add_argument("--models", nargs="+", metavar="NAME", help="registered timm / visionattn model names")
+    p.add_argument("--backends", nargs="+", default=["reference", "torch"],
+                   choices=["reference", "torch", "triton"], help="backends to compare (default: reference torch)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--size", type=int, default=224, help="input size for --models")
+    p.add_argument("--reps", type=int, default=None, help="timed repetitions per configuration")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--backward", action="store_true", help="--ops: time forward + backward")
+    p.add_argument("--select", nargs="+", help="--ops: only cases whose name contains one of these")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
+    p.add_argument("--json", help="write rows and machine info here")
+    p.add_argument("--markdown", help="write the table here")
+    args = p.parse_args(argv)
+    if args.batch < 1:
+        p.error("--batch must be >= 1")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if "triton" in args.backends and not torch.cuda.is_available():
+        p.error("backend 'triton' needs a CUDA GPU for timing (TRITON_INTERPRET is for correctness, not speed)")
+
+    if args.ops:
+        rows = bench.bench_ops(batch=args.batch, reps=args.reps or 10, backends=args.backends,
+                               backward=args.backward, memory=not args.no_memory, select=args.select)
+        columns = OP_COLUMNS
+    else:
+        rows = bench.bench_models(args.models, size=args.size, batch=args.batch, reps=args.reps or 5,
+                                  backends=args.backends, memory=not args.no_memory)
+        columns = MODEL_COLUMNS
+    info = bench.machine()
+    table = bench.markdown(rows, [c for c in columns if any(c in r for r in rows)])
+    header = (f"{info['cpu']}, {info['threads']} threads, torch {info['torch']}, {info['date']}; "
+              f"command: python tools/benchmark.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+    print(header)
+    print(table)
+    if args.json:
+        bench.write_json_atomic(args.json, {"machine": info, "rows": rows})
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(header + "\n\n" + table + "\n")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

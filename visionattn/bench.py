@@ -1,0 +1,279 @@
+"""Measurements behind every speed, memory and FLOP figure the project quotes (``tools/benchmark.py``).
+
+- FLOPs: ``torch.utils.flop_counter`` (multiply-adds counted as 2), with the CPU flash-attention ops
+  that torch 2.x leaves uncounted added; attention ops are counted on the ``reference`` backend, whose
+  einsums show the true work of the pattern whatever backend runs it.
+- Time: configurations alternate inside one process (round-robin, after warm-up) and the median of
+  the repetitions is reported, so a figure is always compared with figures from the same run.
+- Peak memory: each configuration runs again in a fresh process; after a warm-up call, the figure is
+  how far the process's peak resident set rose during one more call (CPU has no allocator statistics).
+"""
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
+
+from visionattn import ops
+
+aten = torch.ops.aten
+
+
+def _sdpa_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs):
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def _sdpa_backward_flops(grad_out_shape, query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs):
+    return sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape, value_shape)
+
+
+EXTRA_FLOP_FORMULAS = {
+    aten._scaled_dot_product_flash_attention_for_cpu: _sdpa_flops,
+    aten._scaled_dot_product_flash_attention_for_cpu_backward: _sdpa_backward_flops,
+}
+
+
+def count_flops(fn, *args, backward=False):
+    """FLOPs of ``fn(*args)`` (and of its backward if asked), attention ops on the reference backend."""
+    with ops.use_backend("reference"), FlopCounterMode(display=False, custom_mapping=EXTRA_FLOP_FORMULAS) as fc:
+        out = fn(*args)
+        if backward:
+            out.float().sum().backward()
+    return fc.get_total_flops()
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "python": platform.python_version(), "date": datetime.date.today().isoformat()}
+
+
+def time_round_robin(configs, reps, warmup=1):
+    """configs: {name: callable}. Runs them in alternation; returns {name: [seconds per rep]}."""
+    for fn in configs.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in configs}
+    for _ in range(reps):
+        for name, fn in configs.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def gemm_gflops(n=2048, reps=5):
+    """The same-run reference rate: fp32 n x n matmul, GFLOP/s."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    times = time_round_robin({"gemm": lambda: torch.mm(a, b)}, reps)["gemm"]
+    return 2 * n ** 3 / median(times) / 1e9
+
+
+def _status_mb(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":")) / 1024  # kB
+
+
+def reset_peak_rss():
+    """Linux: writing 5 to clear_refs resets the peak-RSS mark (VmHWM) to the current RSS."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def probe_memory(spec):
+    """Run ``python -m visionattn.bench --probe SPEC`` in a fresh process; its peak-RSS rise in MB."""
+    # a fixed mmap threshold makes glibc return every large block on free, so RSS follows live tensors
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()), MALLOC_MMAP_THRESHOLD_="131072")
+    proc = subprocess.run([sys.executable, "-m", "visionattn.bench", "--probe", json.dumps(spec)],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory probe failed for {spec}:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])["peak_mb"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# op cases: realistic backbone shapes
+
+def op_cases():
+    """(name, op, builder) for the shapes the families run; builder(batch) -> (fn(*tensors), tensors)."""
+    def window(b, size, heads, dim, window, shift=0, halo=0, stride=1):
+        q = torch.randn(b, size // stride, size // stride, heads, dim)
+        k, v = torch.randn(b, size, size, heads, dim), torch.randn(b, size, size, heads, dim)
+        lk = (window * stride + 2 * halo) ** 2
+        bias = torch.randn(heads, 1, window * window, lk)
+        return (lambda q, k, v: ops.window_attention(q, k, v, window, shift_size=shift, halo_size=halo,
+                                                     bias=bias)), (q, k, v)
+
+    def neighborhood(b, size, heads, dim, kernel, border, extra=0, dilation=1):
+        q, k, v = (torch.randn(b, size, size, heads, dim) for _ in range(3))
+        rpb = torch.randn(heads, 2 * kernel - 1, 2 * kernel - 1)
+        ek = torch.randn(b, extra, heads, dim) if extra else None
+        ev = torch.randn(b, extra, heads, dim) if extra else None
+        return (lambda q, k, v: ops.neighborhood_attention(q, k, v, kernel, dilation=dilation, border=border,
+                                                           bias=rpb, extra_k=ek, extra_v=ev)), (q, k, v)
+
+    def routed(b, size, heads, dim, regions, topk):
+        q, k, v = (torch.randn(b, size, size, heads, dim) for _ in range(3))
+        index = torch.stack([torch.randperm(regions * regions)[:topk] for _ in range(b * regions * regions)])
+        index = index.view(b, regions * regions, topk)
+        return (lambda q, k, v: ops.routed_attention(q, k, v, index, regions, scale=(heads * dim) ** -0.5)), (q, k, v)
+
+    return [
+        ("swin_t.stage1 W-MSA 56x56 win7 3h", "window", lambda b: window(b, 56, 3, 32, 7)),
+        ("swin_t.stage1 SW-MSA 56x56 win7 shift3 3h", "window", lambda b: window(b, 56, 3, 32, 7, shift=3)),
+        ("swin_t.stage3 SW-MSA 14x14 win7 shift3 12h", "window", lambda b: window(b, 14, 12, 32, 7, shift=3)),
+        ("halonet26t.stage3 16x16 block8 halo2 8h", "window", lambda b: window(b, 16, 8, 16, 8, halo=2)),
+        ("litv2_s.stage3 HiFi 14x14 win2 1h", "window", lambda b: window(b, 14, 1, 32, 2)),
+        ("nat.stage1 56x56 k7 clamp 2h", "neighborhood", lambda b: neighborhood(b, 56, 2, 32, 7, "clamp")),
+        ("nat 28x28 k7 dil2 clamp 4h", "neighborhood", lambda b: neighborhood(b, 28, 4, 32, 7, "clamp", dilation=2)),
+        ("transnext_micro.stage1 56x56 k3 mask +49 pooled 2h", "neighborhood",
+         lambda b: neighborhood(b, 56, 2, 24, 3, "mask", extra=49)),
+        ("biformer_t.stage1 56x56 7x7 regions top1 2h", "routed", lambda b: routed(b, 56, 2, 32, 7, 1)),
+        ("biformer_t.stage2 28x28 7x7 regions top4 4h", "routed", lambda b: routed(b, 28, 4, 32, 7, 4)),
+        ("biformer_t.stage3 14x14 7x7 regions top16 8h", "routed", lambda b: routed(b, 14, 8, 32, 7, 16)),
+    ]
+
+
+def _op_case(name):
+    for case in op_cases():
+        if case[0] == name:
+            return case
+    raise KeyError(f"unknown op case {name!r}; known: {[c[0] for c in op_cases()]}")
+
+
+def _op_call(fn, tensors, backend, backward):
+    def run():
+        with ops.use_backend(backend):
+            if backward:
+                leaves = [t.detach().requires_grad_() for t in tensors]
+                fn(*leaves).sum().backward()
+            else:
+                with torch.no_grad():
+                    fn(*tensors)
+    return run
+
+
+def bench_ops(batch=8, reps=10, backends=("reference", "torch"), backward=False, memory=True, select=None):
+    rows = []
+    for name, op, build in op_cases():
+        if select and not any(s in name for s in select):
+            continue
+        torch.manual_seed(0)
+        fn, tensors = build(batch)
+        flops = count_flops(fn, *tensors)
+        calls = {b: _op_call(fn, tensors, b, backward) for b in backends}
+        times = time_round_robin(calls, reps)
+        for b in backends:
+            sec = median(times[b])
+            row = {"case": name, "op": op, "backend": b, "batch": batch, "pass": "fwd+bwd" if backward else "fwd",
+                   "ms": sec * 1e3, "gflops": flops / 1e9, "gflop_per_s": flops / sec / 1e9}
+            if memory:
+                row["peak_mb"] = probe_memory({"kind": "op", "case": name, "batch": batch, "backend": b,
+                                               "backward": backward})
+            rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------------
+# models
+
+def create(name, **kwargs):
+    import timm
+    import visionattn.models  # noqa: F401  (registers the zoo with timm)
+    if not timm.is_model(name):
+        raise SystemExit(f"unknown model {name!r}; registered visionattn / timm models include e.g. "
+                         f"{', '.join(timm.list_models('*')[:5])} ... (timm.list_models() lists them)")
+    return timm.create_model(name, **kwargs).eval()
+
+
+def bench_models(names, size=224, batch=8, reps=5, backends=("reference", "torch"), memory=True):
+    rows = []
+    gemm = gemm_gflops()
+    for name in names:
+        torch.manual_seed(0)
+        model = create(name)
+        params = sum(p.numel() for p in model.parameters())
+        x1, xb = torch.randn(1, 3, size, size), torch.randn(batch, 3, size, size)
+        with torch.no_grad():
+            flops = count_flops(model, x1)
+
+        def call(backend, x):
+            def run():
+                with ops.use_backend(backend), torch.no_grad():
+                    model(x)
+            return run
+
+        thr = time_round_robin({b: call(b, xb) for b in backends}, reps)
+        lat = time_round_robin({b: call(b, x1) for b in backends}, reps)
+        for b in backends:
+            img_s = batch / median(thr[b])
+            row = {"model": name, "backend": b, "size": size, "batch": batch, "params_m": params / 1e6,
+                   "gflops": flops / 1e9, "img_per_s": img_s, "latency_ms": median(lat[b]) * 1e3,
+                   "gemm_gflop_per_s": gemm, "gemm_ratio": flops * img_s / (gemm * 1e9)}
+            if memory:
+                row["peak_mb"] = probe_memory({"kind": "model", "model": name, "size": size, "batch": batch,
+                                               "backend": b})
+            rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------------
+# output
+
+def markdown(rows, columns):
+    def fmt(v):
+        return f"{v:.3g}" if isinstance(v, float) and abs(v) < 100 else (f"{v:.0f}" if isinstance(v, float) else str(v))
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_json_atomic(path, payload):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(payload, f, indent=1)
+    os.replace(tmp, path)
+
+
+def _probe(spec):
+    """Runs in a fresh process: build, warm up once (code pages, thread pools, caches), then measure the
+    peak-RSS rise of one more call."""
+    torch.manual_seed(0)
+    if spec["kind"] == "op":
+        _, _, build = _op_case(spec["case"])
+        fn, tensors = build(spec["batch"])
+        run = _op_call(fn, tensors, spec["backend"], spec["backward"])
+    else:
+        model = create(spec["model"])
+        x = torch.randn(spec["batch"], 3, spec["size"], spec["size"])
+
+        def run():
+            with ops.use_backend(spec["backend"]), torch.no_grad():
+                model(x)
+    run()
+    reset_peak_rss()
+    before = _status_mb("VmRSS")
+    run()
+    print(json.dumps({"peak_mb": _status_mb("VmHWM") - before}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--probe":
+        _probe(json.loads(sys.argv[2]))
+    else:
+        raise SystemExit("internal entry point; use tools/benchmark.py")

@@ -1,0 +1,1 @@
+"""nn.Modules built on visionattn.ops: attention modules and shared blocks."""

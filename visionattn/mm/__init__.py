@@ -1,0 +1,1 @@
+"""mmdet / mmseg backbone adapters (imported only through custom_imports)."""

@@ -1,0 +1,1 @@
+"""One file per family: architecture, timm registration, default cfgs, checkpoint conversion."""

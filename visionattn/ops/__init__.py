@@ -1,0 +1,12 @@
+"""The shared attention core: three patterns (window, neighborhood, routed), one semantics each,
+several backends (see ``_backend``)."""
+from ._backend import BACKENDS, ENV_VAR, current_backend, resolve_backend, use_backend
+from .neighborhood import neighborhood_aggregate, neighborhood_attention, neighborhood_scores
+from .routed import routed_attention
+from .window import SHIFT_MASK_VALUE, window_attention
+
+__all__ = [
+    "BACKENDS", "ENV_VAR", "SHIFT_MASK_VALUE", "current_backend", "neighborhood_aggregate",
+    "neighborhood_attention", "neighborhood_scores", "resolve_backend", "routed_attention", "use_backend",
+    "window_attention",
+]

@@ -1,0 +1,73 @@
+"""Argument checks shared by the attention ops: every bad call ends in an error that says what was
+wrong and what is allowed."""
+import torch
+
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def pair(value, name):
+    """An int or a pair of ints as a (height, width) tuple of ints."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return (int(value[0]), int(value[1]))
+    raise TypeError(f"{name} must be an int or a pair of ints (height, width), got {value!r}")
+
+
+def check_maps(op, names_and_tensors, extra_dims=""):
+    """q / k / v as (B, H, W, heads, dim) maps of one floating dtype on one device."""
+    ref_name, ref = names_and_tensors[0]
+    for name, t in names_and_tensors:
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{op}: {name} must be a torch.Tensor, got {type(t).__name__}")
+        if t.dim() != 5:
+            raise ValueError(f"{op}: {name} must be a 5-D (batch, height, width, heads, head_dim) map, "
+                             f"got shape {tuple(t.shape)}")
+        if t.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{op}: {name} has dtype {t.dtype}; allowed: float16, bfloat16, float32, float64")
+        if t.dtype != ref.dtype:
+            raise TypeError(f"{op}: {name} has dtype {t.dtype} but {ref_name} has {ref.dtype}; "
+                            "pass them in one dtype")
+        if t.device != ref.device:
+            raise ValueError(f"{op}: {name} is on {t.device} but {ref_name} is on {ref.device}")
+        if t.shape[0] != ref.shape[0] or t.shape[3] != ref.shape[3]:
+            raise ValueError(f"{op}: {name} has batch {t.shape[0]} and {t.shape[3]} heads but {ref_name} has "
+                             f"batch {ref.shape[0]} and {ref.shape[3]} heads; they must match")
+        if min(t.shape) == 0:
+            raise ValueError(f"{op}: {name} is empty (shape {tuple(t.shape)})")
+
+
+def check_same(op, a_name, a, b_name, b, what):
+    if a != b:
+        raise ValueError(f"{op}: {a_name} and {b_name} must have the same {what}, got {a} and {b}")
+
+
+def check_bias(op, name, bias, ref, full_shape, layout):
+    """An additive score bias: floating, on ``ref``'s device, broadcastable to ``full_shape``."""
+    if bias is None:
+        return None
+    if not isinstance(bias, torch.Tensor):
+        raise TypeError(f"{op}: {name} must be a torch.Tensor or None, got {type(bias).__name__}")
+    if bias.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{op}: {name} has dtype {bias.dtype}; it must be floating")
+    if bias.device != ref.device:
+        raise ValueError(f"{op}: {name} is on {bias.device} but the queries are on {ref.device}")
+    try:
+        torch.broadcast_shapes(tuple(bias.shape), tuple(full_shape))
+        ok = bias.dim() <= len(full_shape)
+    except RuntimeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{op}: {name} of shape {tuple(bias.shape)} does not broadcast to {layout} = "
+                         f"{tuple(full_shape)}")
+    return bias
+
+
+def default_scale(scale, head_dim):
+    return head_dim ** -0.5 if scale is None else float(scale)
+
+
+def compute_dtype(dtype):
+    """The reference backend computes in fp32 at least (fp64 stays fp64, for gradcheck)."""
+    return torch.promote_types(dtype, torch.float32)

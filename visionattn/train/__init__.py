@@ -1,0 +1,1 @@
+"""Classification training engine (accelerate)."""
