@@ -1,2 +1,4 @@
-"""visionattn: vision backbones on efficient attention, registered with timm on import."""
+"""visionattn: vision backbones on efficient attention; importing it registers every model with timm."""
 __version__ = "0.1.0"
+
+from . import models  # noqa: E402,F401  (registers the zoo with timm)

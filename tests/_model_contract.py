@@ -1,0 +1,184 @@
+"""Checks every registered model passes: the timm contract (DESIGN.md, "Models"; the bar is timm's own
+tests/test_models.py), official checkpoint layouts (parity/specs), official outputs (parity fixtures),
+dense features at any size, clear errors. Family test files call these per variant."""
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import timm
+import torch
+
+import visionattn.models  # noqa: F401  (registers the zoo)
+
+PARITY = Path(__file__).resolve().parent / "fixtures" / "parity"
+sys.path.insert(0, str(PARITY))
+from weights import load_fixture, official_state_dict  # noqa: E402
+
+
+def spec(official):
+    with open(PARITY / "specs" / f"{official}.json") as f:
+        return json.load(f)
+
+
+def official_zero_state_dict(official):
+    """A state dict with every key and shape of the official checkpoint (values irrelevant: zeros)."""
+    return {k: torch.zeros(shape, dtype=getattr(torch, dtype)) for k, shape, dtype in spec(official)["keys"]}
+
+
+def _input_size(model):
+    return tuple(model.pretrained_cfg["input_size"])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# official checkpoints
+
+def check_spec_keys(name, official, filter_fn):
+    """After conversion the model consumes exactly the official checkpoint's keys with the same shapes, and
+    has the official parameter count."""
+    s = spec(official)
+    model = timm.create_model(name)
+    converted = filter_fn(official_zero_state_dict(official), model)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(converted))
+    unexpected = sorted(set(converted) - set(own))
+    assert not missing and not unexpected, f"missing {missing[:10]} unexpected {unexpected[:10]}"
+    wrong = [(k, tuple(converted[k].shape), tuple(own[k].shape)) for k in own if converted[k].shape != own[k].shape]
+    assert not wrong, f"shape mismatches (key, checkpoint, model): {wrong[:10]}"
+    assert sum(p.numel() for p in model.parameters()) == s["params"]
+
+
+def check_parity(name, fixture, tmp_path, backend="torch", wrap=True):
+    """The official implementation's logits on deterministic official-format weights, loaded through
+    pretrained=True with a local file (the parity fixtures' README)."""
+    from visionattn.ops import use_backend
+    meta, stored = load_fixture(fixture)
+    sd = official_state_dict(fixture)
+    path = tmp_path / f"{fixture}.pth"
+    torch.save({"model": sd} if wrap else sd, path)
+    model = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=str(path))).eval()
+    with torch.no_grad(), use_backend(backend):
+        y = model(stored["__input__"])
+    err = (y - stored["__logits__"]).abs().max().item()
+    assert err <= 1e-4 * max(1.0, meta["logits_absmax"]), f"max |logits - official| = {err}"
+    return model
+
+
+# ----------------------------------------------------------------------------------------------------------
+# timm contract
+
+def check_forward_backward(name, size=None):
+    """Forward at the default size; backward with another class count reaches every parameter."""
+    model = timm.create_model(name, num_classes=42)
+    size = size or _input_size(model)
+    model.train()
+    out = model(torch.randn(2, *size))
+    assert out.shape == (2, 42) and torch.isfinite(out).all()
+    out.mean().backward()
+    no_grad = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not no_grad, f"parameters without gradient: {no_grad[:10]}"
+
+
+def check_default_cfg_and_heads(name):
+    model = timm.create_model(name).eval()
+    cfg = model.pretrained_cfg
+    sd = model.state_dict()
+    for key in (cfg["classifier"],) if isinstance(cfg["classifier"], str) else cfg["classifier"]:
+        assert key + ".weight" in sd, f"classifier {key} not in the model"
+    for key in (cfg["first_conv"],) if isinstance(cfg["first_conv"], str) else cfg["first_conv"]:
+        assert key + ".weight" in sd, f"first_conv {key} not in the model"
+    x = torch.randn(1, *_input_size(model))
+    with torch.no_grad():
+        feats = model.forward_features(x)
+        logits = model(x)
+        assert torch.allclose(model.forward_head(feats), logits, atol=1e-5, rtol=1e-5)
+        pre = model.forward_head(feats, pre_logits=True)
+        assert pre.shape == (1, model.num_features)
+        model.reset_classifier(0)
+        assert model(x).shape == (1, model.num_features)
+        model.reset_classifier(7)
+        assert model(x).shape == (1, 7)
+    assert model.get_classifier() is not None
+    assert isinstance(model.no_weight_decay(), (set, list, tuple))
+    for coarse in (True, False):
+        matcher = model.group_matcher(coarse=coarse)
+        assert "stem" in matcher and "blocks" in matcher
+
+
+def check_grad_checkpointing(name):
+    model = timm.create_model(name).train()
+    x = torch.randn(1, *_input_size(model))
+    torch.manual_seed(0)
+    ref = model(x)
+    model.set_grad_checkpointing(True)
+    torch.manual_seed(0)
+    out = model(x)
+    torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
+    out.sum().backward()
+
+
+def check_features(name, sizes=((200, 333), (512, 512)), levels=4, reductions=(4, 8, 16, 32), **kwargs):
+    """features_only: `levels` NCHW maps with the channels and strides feature_info states, at any size;
+    forward_intermediates gives the same maps; pruning keeps them."""
+    model = timm.create_model(name, features_only=True, **kwargs).eval()
+    info = model.feature_info
+    assert len(info.channels()) == levels
+    assert tuple(info.reduction()) == tuple(reductions)
+    for h, w in sizes:
+        with torch.no_grad():
+            feats = model(torch.randn(1, 3, h, w))
+        assert len(feats) == levels
+        for f, c, r in zip(feats, info.channels(), info.reduction()):
+            assert f.dim() == 4 and f.shape[1] == c, (f.shape, c)
+            assert abs(f.shape[2] - h / r) <= 1 and abs(f.shape[3] - w / r) <= 1, (f.shape, h, w, r)
+            assert torch.isfinite(f).all()
+    full = timm.create_model(name, **kwargs).eval()
+    x = torch.randn(1, 3, *sizes[0])
+    with torch.no_grad():
+        final, inter = full.forward_intermediates(x)
+        only = full.forward_intermediates(x, indices=[0, levels - 1], intermediates_only=True)
+        assert len(inter) == levels and len(only) == 2
+        torch.testing.assert_close(only[0], inter[0])
+        torch.testing.assert_close(only[1], inter[-1])
+        kept = full.prune_intermediate_layers(indices=[0, 1], prune_head=True)
+        assert list(kept) == [0, 1]
+        pruned = full.forward_intermediates(x, indices=[0, 1], intermediates_only=True)
+        torch.testing.assert_close(pruned[1], inter[1])
+
+
+def check_bad_inputs(name, min_size):
+    model = timm.create_model(name).eval()
+    size = _input_size(model)[1:]
+    with pytest.raises(ValueError, match=r"3 input channels but got 1"):
+        model(torch.randn(1, 1, *size))
+    with pytest.raises(ValueError, match=rf"at least {min_size}x{min_size}"):
+        model(torch.randn(1, 3, min_size - 1, min_size - 1))
+    with pytest.raises(ValueError, match=r"\(batch, channels, height, width\)"):
+        model(torch.randn(3, *size))
+
+
+def check_compile(name, size=None):
+    model = timm.create_model(name).eval()
+    x = torch.randn(1, *(size or _input_size(model)))
+    with torch.no_grad():
+        ref = model(x)
+        out = torch.compile(model)(x)
+    torch.testing.assert_close(out, ref, atol=1e-4 * max(1.0, ref.abs().max().item()), rtol=1e-4)
+
+
+def check_backends_agree(name, size=None, backends=("reference", "torch")):
+    """The same model on each attention backend."""
+    from visionattn.ops import use_backend
+    model = timm.create_model(name).eval()
+    x = torch.randn(1, *(size or _input_size(model)))
+    outs = []
+    for b in backends:
+        with torch.no_grad(), use_backend(b):
+            outs.append(model(x))
+    for o in outs[1:]:
+        torch.testing.assert_close(o, outs[0], atol=1e-4 * max(1.0, outs[0].abs().max().item()), rtol=1e-4)
+
+
+def feature_size(size, stride):
+    return math.ceil(size / stride)
