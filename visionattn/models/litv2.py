@@ -1,0 +1,555 @@
+""" LITv2: Fast Vision Transformers with HiLo Attention
+
+Paper: `Fast Vision Transformers with HiLo Attention` - https://arxiv.org/abs/2205.13213
+Official code (Apache-2.0): https://github.com/ziplab/LITv2
+
+@inproceedings{pan2022hilo,
+  title={Fast Vision Transformers with HiLo Attention},
+  author={Pan, Zizheng and Cai, Jianfei and Zhuang, Bohan},
+  booktitle={NeurIPS},
+  year={2022}
+}
+
+Architecture (as the official classification model):
+
+- patch embedding: 4x4 / stride 4 convolution + LayerNorm;
+- four stages; stages without attention (``local_ws`` 0, the first two) are stacks of convolutional FFN
+  blocks (``x + FFN(norm2(x))``, FFN = fc1 -> 3x3 depthwise conv -> GELU -> fc2); the others add HiLo attention
+  before the FFN (``x + HiLo(norm1(x))``);
+- HiLo splits the heads: ``int(num_heads * alpha)`` Lo-Fi heads, whose queries attend to keys / values of the
+  ``ws x ws`` average-pooled map (``torch.nn.functional.scaled_dot_product_attention``), and the rest Hi-Fi
+  heads, attention inside non-overlapping ``ws x ws`` windows without bias (``visionattn.ops.window_attention``);
+  outputs are concatenated [Hi-Fi, Lo-Fi], each group with its own output projection. ``ws == 1`` means every
+  head is Lo-Fi without pooling (plain global attention);
+- Deformable Token Merging (DTM) at the end of every stage but the last: a 2x2 / stride 2 deformable
+  convolution (offsets from a 2x2 / stride 2 convolution, (dy, dx) pairs per kernel point, no modulation mask;
+  ``torchvision.ops.deform_conv2d``) + BatchNorm + GELU;
+- final LayerNorm, global average pool, linear head.
+
+Dense prediction at any size follows the official detection / segmentation backbone: the image is zero-padded
+at the bottom / right to a multiple of the patch size; HiLo zero-pads its (normalised) input map at the bottom /
+right to a multiple of the window, runs both head groups on the padded map (the padded tokens take part as
+keys of the border windows and in the pooled keys) and crops the output back; DTM uses no padding, so an odd
+map loses its last row / column (floor(H / 2)). At the default 224 x 224 nothing is padded.
+
+Parameter names are the official ones, so official checkpoints load unchanged (``{"model": ...}`` or bare).
+
+Written for visionattn; the semantics reference is the official repository.
+"""
+from typing import List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.utils.checkpoint
+from torchvision.ops import deform_conv2d
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from timm.layers import DropPath, trunc_normal_
+from timm.models import generate_default_cfgs, register_model
+from timm.models._features import feature_take_indices  # (timm.layers, which _builder imports from, lacks it in 1.0.31)
+
+from visionattn import ops
+from ._builder import build, check_image, unwrap_checkpoint
+
+__all__ = ['LITv2', 'HiLo', 'DTM', 'checkpoint_filter_fn']
+
+MIN_SIZE = 29  # ceil(29 / 4) = 8 -> 4 -> 2 -> 1 tokens at the last stage; 28 leaves none
+
+
+def _pad_bottom_right(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Zero-pad a (B, H, W, C) map at the bottom / right to a multiple of ``multiple``."""
+    h, w = x.shape[1], x.shape[2]
+    ph, pw = (multiple - h % multiple) % multiple, (multiple - w % multiple) % multiple
+    if ph or pw:
+        x = F.pad(x, (0, 0, 0, pw, 0, ph))
+    return x
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping patch embedding (conv k = stride = patch_size) + norm; pads the image at the bottom /
+    right to a multiple of the patch size (the official dense backbone). Returns (B, H, W, C)."""
+
+    def __init__(self, patch_size=4, in_chans=3, embed_dim=96, norm_layer=nn.LayerNorm):
+        super().__init__()
+        self.patch_size = patch_size
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+        self.norm = norm_layer(embed_dim) if norm_layer is not None else nn.Identity()
+
+    def forward(self, x):
+        p = self.patch_size
+        h, w = x.shape[-2:]
+        ph, pw = (p - h % p) % p, (p - w % p) % p
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph))
+        x = self.proj(x).permute(0, 2, 3, 1)
+        return self.norm(x)
+
+
+class DWConv(nn.Module):
+    """3x3 depthwise convolution on a (B, H, W, C) map (official key: ``dwconv.dwconv``)."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 3, 1, 1, bias=True, groups=dim)
+
+    def forward(self, x):
+        return self.dwconv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
+class ConvFFN(nn.Module):
+    """LITv2's FFN (official ``DWMlp``): fc1 -> depthwise 3x3 conv -> GELU -> fc2, on (B, H, W, C)."""
+
+    def __init__(self, in_features, hidden_features=None, out_features=None, act_layer=nn.GELU, drop=0.0):
+        super().__init__()
+        out_features = out_features or in_features
+        hidden_features = hidden_features or in_features
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.dwconv = DWConv(hidden_features)
+        self.act = act_layer()
+        self.fc2 = nn.Linear(hidden_features, out_features)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x):
+        x = self.act(self.dwconv(self.fc1(x)))
+        x = self.drop(x)
+        return self.drop(self.fc2(x))
+
+
+class HiLo(nn.Module):
+    """HiLo attention on (B, H, W, C) maps.
+
+    Hi-Fi heads: attention inside non-overlapping ``ws x ws`` windows (no position bias). Lo-Fi heads: every
+    query attends to the keys / values of the ``ws x ws`` average-pooled map. ``ws == 1``: all heads Lo-Fi,
+    no pooling. Maps not divisible by ``ws`` are zero-padded at the bottom / right and the output cropped.
+    """
+
+    def __init__(self, dim, num_heads=8, qkv_bias=False, qk_scale=None, attn_drop=0.0, proj_drop=0.0,
+                 window_size=2, alpha=0.5):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"HiLo: dim {dim} must be divisible by num_heads {num_heads}")
+        if window_size < 1:
+            raise ValueError(f"HiLo: window_size must be >= 1, got {window_size}")
+        head_dim = dim // num_heads
+        self.dim = dim
+        self.head_dim = head_dim
+        self.ws = window_size
+        if window_size == 1:  # equal to standard multi-head self-attention: every head is Lo-Fi
+            self.l_heads = num_heads
+        else:
+            self.l_heads = int(num_heads * alpha)
+        self.h_heads = num_heads - self.l_heads
+        self.l_dim = self.l_heads * head_dim
+        self.h_dim = self.h_heads * head_dim
+        self.scale = qk_scale or head_dim ** -0.5
+        # attn_drop / proj_drop are accepted for signature compatibility; the official HiLo applies neither
+
+        if self.l_heads > 0:
+            if self.ws != 1:
+                self.sr = nn.AvgPool2d(kernel_size=window_size, stride=window_size)
+            self.l_q = nn.Linear(dim, self.l_dim, bias=qkv_bias)
+            self.l_kv = nn.Linear(dim, self.l_dim * 2, bias=qkv_bias)
+            self.l_proj = nn.Linear(self.l_dim, self.l_dim)
+        if self.h_heads > 0:
+            self.h_qkv = nn.Linear(dim, self.h_dim * 3, bias=qkv_bias)
+            self.h_proj = nn.Linear(self.h_dim, self.h_dim)
+
+    def hifi(self, x):
+        b, h, w, _ = x.shape
+        q, k, v = self.h_qkv(x).view(b, h, w, 3, self.h_heads, self.head_dim).unbind(3)
+        out = ops.window_attention(q, k, v, self.ws, scale=self.scale)       # (B, H, W, heads, D)
+        return self.h_proj(out.reshape(b, h, w, self.h_dim))
+
+    def lofi(self, x):
+        b, h, w, c = x.shape
+        q = self.l_q(x).view(b, h * w, self.l_heads, self.head_dim).transpose(1, 2)
+        if self.ws > 1:
+            pooled = self.sr(x.permute(0, 3, 1, 2)).flatten(2).transpose(1, 2)   # (B, N / ws^2, C)
+        else:
+            pooled = x.reshape(b, h * w, c)
+        k, v = self.l_kv(pooled).view(b, -1, 2, self.l_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)         # (B, heads, N, D)
+        return self.l_proj(out.transpose(1, 2).reshape(b, h, w, self.l_dim))
+
+    def forward(self, x):
+        h, w = x.shape[1], x.shape[2]
+        xp = _pad_bottom_right(x, self.ws)
+        outs = []
+        if self.h_heads > 0:
+            outs.append(self.hifi(xp))
+        if self.l_heads > 0:
+            outs.append(self.lofi(xp))
+        out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
+        if out.shape[1] != h or out.shape[2] != w:
+            out = out[:, :h, :w, :].contiguous()
+        return out
+
+
+class Block(nn.Module):
+    """HiLo attention + convolutional FFN, pre-norm residuals."""
+
+    def __init__(self, dim, num_heads, mlp_ratio=4.0, qkv_bias=True, qk_scale=None, proj_drop=0.0, attn_drop=0.0,
+                 drop_path=0.0, act_layer=nn.GELU, norm_layer=nn.LayerNorm, local_ws=2, alpha=0.5):
+        super().__init__()
+        self.norm1 = norm_layer(dim)
+        self.attn = HiLo(dim, num_heads=num_heads, qkv_bias=qkv_bias, qk_scale=qk_scale, attn_drop=attn_drop,
+                         proj_drop=proj_drop, window_size=local_ws, alpha=alpha)
+        self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
+        self.norm2 = norm_layer(dim)
+        self.mlp = ConvFFN(dim, int(dim * mlp_ratio), act_layer=act_layer, drop=proj_drop)
+
+    def forward(self, x):
+        x = x + self.drop_path(self.attn(self.norm1(x)))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+class ConvFFNBlock(nn.Module):
+    """Convolutional FFN only (the stages without attention)."""
+
+    def __init__(self, dim, num_heads=None, mlp_ratio=4.0, qkv_bias=True, qk_scale=None, proj_drop=0.0,
+                 attn_drop=0.0, drop_path=0.0, act_layer=nn.GELU, norm_layer=nn.LayerNorm, local_ws=0, alpha=0.5):
+        super().__init__()
+        self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
+        self.norm2 = norm_layer(dim)
+        self.mlp = ConvFFN(dim, int(dim * mlp_ratio), act_layer=act_layer, drop=proj_drop)
+
+    def forward(self, x):
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+class DeformConv2dPack(nn.Module):
+    """Deformable convolution (DCNv1, no modulation mask) whose offsets come from its own ``conv_offset``;
+    offset channels are (dy, dx) pairs per kernel point, row-major (``torchvision.ops.deform_conv2d``'s layout,
+    the same as the official CUDA extension). Parameter names follow the official ``DeformConv2dPack``."""
+
+    def __init__(self, in_channels, out_channels, kernel_size=2, stride=2, padding=0):
+        super().__init__()
+        self.stride, self.padding = stride, padding
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.empty(out_channels))
+        self.conv_offset = nn.Conv2d(in_channels, 2 * kernel_size * kernel_size, kernel_size=kernel_size,
+                                     stride=stride, padding=padding, bias=True)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+        bound = 1 / (self.weight[0].numel() ** 0.5)
+        nn.init.uniform_(self.bias, -bound, bound)
+        nn.init.zeros_(self.conv_offset.weight)   # offsets start at zero: a plain strided convolution
+        nn.init.zeros_(self.conv_offset.bias)
+
+    def forward(self, x):
+        offset = self.conv_offset(x)
+        return deform_conv2d(x, offset, self.weight, self.bias, stride=self.stride, padding=self.padding)
+
+
+class DTM(nn.Module):
+    """Deformable Token Merging: 2x2 / stride 2 deformable conv -> BatchNorm -> GELU, doubling the channels.
+    (B, H, W, C) -> (B, floor(H / 2), floor(W / 2), 2C)."""
+
+    def __init__(self, dim, out_dim=None):
+        super().__init__()
+        out_dim = out_dim or 2 * dim
+        self.dconv = DeformConv2dPack(dim, out_dim, kernel_size=2, stride=2, padding=0)
+        self.norm_layer = nn.BatchNorm2d(out_dim)
+        self.act_layer = nn.GELU()
+
+    def forward(self, x):
+        x = self.act_layer(self.norm_layer(self.dconv(x.permute(0, 3, 1, 2).contiguous())))
+        return x.permute(0, 2, 3, 1)
+
+
+class LITLayer(nn.Module):
+    """One stage: blocks, then (except the last stage) DTM. Returns (stage output, downsampled output)."""
+
+    def __init__(self, dim, depth, num_heads, mlp_ratio=4.0, qkv_bias=True, qk_scale=None, proj_drop=0.0,
+                 attn_drop=0.0, drop_path=0.0, norm_layer=nn.LayerNorm, downsample=True, has_msa=True, local_ws=2,
+                 alpha=0.5):
+        super().__init__()
+        self.dim = dim
+        self.grad_checkpointing = False
+        block = Block if has_msa else ConvFFNBlock
+        self.blocks = nn.ModuleList([
+            block(dim, num_heads=num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, qk_scale=qk_scale,
+                  proj_drop=proj_drop, attn_drop=attn_drop,
+                  drop_path=drop_path[i] if isinstance(drop_path, (list, tuple)) else drop_path,
+                  norm_layer=norm_layer, local_ws=local_ws, alpha=alpha)
+            for i in range(depth)])
+        self.downsample = DTM(dim) if downsample else nn.Identity()
+
+    def forward(self, x) -> Tuple[torch.Tensor, torch.Tensor]:
+        for blk in self.blocks:
+            if self.grad_checkpointing and not torch.jit.is_scripting():
+                x = torch.utils.checkpoint.checkpoint(blk, x, use_reentrant=False)
+            else:
+                x = blk(x)
+        return x, self.downsample(x)
+
+
+class LITv2(nn.Module):
+    """LITv2 (HiLo attention) for classification and as a dense-prediction backbone at any input size."""
+
+    def __init__(
+            self,
+            img_size=224,
+            patch_size=4,
+            in_chans=3,
+            num_classes=1000,
+            global_pool='avg',
+            embed_dim=96,
+            depths=(2, 2, 6, 2),
+            num_heads=(3, 6, 12, 24),
+            mlp_ratio=4.0,
+            qkv_bias=True,
+            qk_scale=None,
+            drop_rate=0.0,
+            proj_drop_rate=0.0,
+            attn_drop_rate=0.0,
+            drop_path_rate=0.0,
+            norm_layer=nn.LayerNorm,
+            patch_norm=True,
+            has_msa=(0, 0, 1, 1),
+            alpha=0.9,
+            local_ws=(0, 0, 2, 1),
+    ):
+        """img_size only records the pretraining size: the model runs at any size >= 29."""
+        super().__init__()
+        if global_pool not in ('avg', ''):
+            raise ValueError(f"LITv2: global_pool must be 'avg' or '', got {global_pool!r}")
+        num_stages = len(depths)
+        if not (len(num_heads) == len(has_msa) == len(local_ws) == num_stages):
+            raise ValueError("LITv2: depths, num_heads, has_msa and local_ws need one entry per stage")
+        self.num_classes = num_classes
+        self.global_pool = global_pool
+        self.in_chans = in_chans
+        self.num_layers = num_stages
+        self.embed_dim = embed_dim
+        self.num_features = self.head_hidden_size = int(embed_dim * 2 ** (num_stages - 1))
+        self.grad_checkpointing = False
+        self.min_size = MIN_SIZE
+
+        self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim, norm_layer if patch_norm else None)
+        self.pos_drop = nn.Dropout(p=drop_rate)
+
+        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, sum(depths))]
+        self.layers = nn.ModuleList()
+        self.feature_info = []
+        for i in range(num_stages):
+            dim = int(embed_dim * 2 ** i)
+            self.layers.append(LITLayer(
+                dim, depth=depths[i], num_heads=num_heads[i], mlp_ratio=mlp_ratio, qkv_bias=qkv_bias,
+                qk_scale=qk_scale, proj_drop=proj_drop_rate, attn_drop=attn_drop_rate,
+                drop_path=dpr[sum(depths[:i]):sum(depths[:i + 1])], norm_layer=norm_layer,
+                downsample=i < num_stages - 1, has_msa=has_msa[i] == 1, local_ws=local_ws[i], alpha=alpha))
+            self.feature_info.append(dict(num_chs=dim, reduction=patch_size * 2 ** i, module=f'layers.{i}'))
+
+        self.norm = norm_layer(self.num_features)
+        self.head_drop = nn.Dropout(drop_rate)
+        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(m):
+        if isinstance(m, nn.Linear):
+            trunc_normal_(m.weight, std=0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.LayerNorm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, DWConv):  # the official DWMlp init: normal(0, sqrt(2 / fan_out))
+            conv = m.dwconv
+            fan_out = conv.kernel_size[0] * conv.kernel_size[1] * conv.out_channels // conv.groups
+            nn.init.normal_(conv.weight, 0, (2.0 / fan_out) ** 0.5)
+            nn.init.zeros_(conv.bias)
+
+    # ------------------------------------------------------------------------------------------------------
+    # timm contract
+
+    @torch.jit.ignore
+    def no_weight_decay(self):
+        return set()
+
+    @torch.jit.ignore
+    def group_matcher(self, coarse=False):
+        return dict(
+            stem=r'^patch_embed',
+            blocks=r'^layers\.(\d+)' if coarse else [
+                (r'^layers\.(\d+)\.blocks\.(\d+)', None),
+                (r'^layers\.(\d+)\.downsample', (99999,)),   # with the last block of its stage
+                (r'^norm', (99999,)),
+            ],
+        )
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable=True):
+        self.grad_checkpointing = enable
+        for layer in self.layers:
+            layer.grad_checkpointing = enable
+
+    @torch.jit.ignore
+    def get_classifier(self) -> nn.Module:
+        return self.head
+
+    def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
+        self.num_classes = num_classes
+        if global_pool is not None:
+            if global_pool not in ('avg', ''):
+                raise ValueError(f"LITv2: global_pool must be 'avg' or '', got {global_pool!r}")
+            self.global_pool = global_pool
+        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+
+    def forward_intermediates(
+            self,
+            x: torch.Tensor,
+            indices: Optional[Union[int, List[int]]] = None,
+            norm: bool = False,
+            stop_early: bool = False,
+            output_fmt: str = 'NCHW',
+            intermediates_only: bool = False,
+    ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
+        """Stage outputs (before each stage's DTM) at strides 4, 8, 16, 32, NCHW.
+
+        Args:
+            x: Input images (B, C, H, W), any size >= 29.
+            indices: Take last n stages if int, all if None, select matching indices if sequence.
+            norm: Apply the final norm to the last stage's output (the only one it is sized for).
+            stop_early: Stop after the last requested stage.
+            output_fmt: 'NCHW' only.
+            intermediates_only: Only return the intermediates.
+        """
+        assert output_fmt in ('NCHW',), 'Output shape must be NCHW.'
+        check_image(x, self.in_chans, self.min_size, type(self).__name__)
+        intermediates = []
+        take_indices, max_index = feature_take_indices(len(self.layers), indices)
+        num_stages = len(self.layers)
+
+        x = self.pos_drop(self.patch_embed(x))
+        if torch.jit.is_scripting() or not stop_early:
+            stages = self.layers
+        else:
+            stages = self.layers[:max_index + 1]
+        i = 0
+        for i, stage in enumerate(stages):
+            x_out, x = stage(x)
+            if i in take_indices:
+                x_inter = self.norm(x_out) if norm and i == num_stages - 1 else x_out
+                intermediates.append(x_inter.permute(0, 3, 1, 2).contiguous())
+
+        if intermediates_only:
+            return intermediates
+        if i == num_stages - 1:
+            x = self.norm(x)
+        return x, intermediates
+
+    def prune_intermediate_layers(
+            self,
+            indices: Union[int, List[int]] = 1,
+            prune_norm: bool = False,
+            prune_head: bool = True,
+    ):
+        """Drop the stages (and the last kept stage's DTM) after the requested intermediates."""
+        take_indices, max_index = feature_take_indices(len(self.layers), indices)
+        prune_end = max_index < len(self.layers) - 1
+        self.layers = self.layers[:max_index + 1]
+        if prune_end:
+            self.layers[-1].downsample = nn.Identity()
+        if prune_norm or prune_end:
+            self.norm = nn.Identity()
+        if prune_head:
+            self.reset_classifier(0, '')
+        return take_indices
+
+    def forward_features(self, x):
+        """(B, C, H, W) images -> (B, H / 32, W / 32, num_features) normalised final map (NHWC)."""
+        check_image(x, self.in_chans, self.min_size, type(self).__name__)
+        x = self.pos_drop(self.patch_embed(x))
+        for layer in self.layers:
+            _, x = layer(x)
+        return self.norm(x)
+
+    def forward_head(self, x, pre_logits: bool = False):
+        if self.global_pool == 'avg':
+            x = x.mean(dim=(1, 2))
+        x = self.head_drop(x)
+        return x if pre_logits else self.head(x)
+
+    def forward(self, x):
+        return self.forward_head(self.forward_features(x))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# checkpoints
+
+def checkpoint_filter_fn(state_dict, model):
+    """Official LITv2 checkpoints (``{"model": ...}`` as released, or bare) -> this model.
+
+    The official classification names are kept, so the conversion only unwraps the container, strips a
+    ``module.`` (DDP) prefix and, for weights taken from the official mmdet / mmseg backbones (``backbone.``
+    prefix), keeps the backbone and drops the per-level output norms (``norm1``..``norm3``) that the
+    classification model does not have. No position tables exist, so any input size loads unchanged.
+    """
+    state_dict = unwrap_checkpoint(state_dict)
+    if any(k.startswith('backbone.') for k in state_dict):
+        state_dict = {k[len('backbone.'):]: v for k, v in state_dict.items() if k.startswith('backbone.')}
+    out = {}
+    for k, v in state_dict.items():
+        if k.startswith('module.'):
+            k = k[len('module.'):]
+        if k[:4] == 'norm' and k[4:5].isdigit():   # dense backbones' per-level norms
+            continue
+        out[k] = v
+    return out
+
+
+def _create_litv2(variant, pretrained=False, **kwargs):
+    return build(LITv2, variant, pretrained, filter_fn=checkpoint_filter_fn, **kwargs)
+
+
+def _cfg(url='', **kwargs):
+    return {
+        'url': url, 'num_classes': 1000, 'input_size': (3, 224, 224), 'pool_size': (7, 7),
+        'min_input_size': (3, MIN_SIZE, MIN_SIZE),
+        'crop_pct': 0.875, 'interpolation': 'bicubic', 'fixed_input_size': False,
+        'mean': IMAGENET_DEFAULT_MEAN, 'std': IMAGENET_DEFAULT_STD,
+        'first_conv': 'patch_embed.proj', 'classifier': 'head',
+        'license': 'apache-2.0', 'origin_url': 'https://github.com/ziplab/LITv2',
+        'paper_ids': 'arXiv:2205.13213', 'paper_name': 'Fast Vision Transformers with HiLo Attention',
+        **kwargs,
+    }
+
+
+_RELEASE = 'https://github.com/ziplab/LITv2/releases/download/v1.0/'
+
+default_cfgs = generate_default_cfgs({
+    'litv2_s.in1k': _cfg(url=_RELEASE + 'litv2_s.pth', notes=('official file: litv2_s.pth', 'top-1 82.0')),
+    'litv2_m.in1k': _cfg(url=_RELEASE + 'litv2_m.pth', notes=('official file: litv2_m.pth', 'top-1 83.3')),
+    'litv2_b.in1k': _cfg(url=_RELEASE + 'litv2_b.pth', notes=('official file: litv2_b.pth', 'top-1 83.6')),
+    'litv2_b.in1k_384': _cfg(
+        url=_RELEASE + 'litv2_b_384.pth', input_size=(3, 384, 384), pool_size=(12, 12), crop_pct=1.0,
+        crop_mode='squash', notes=('official file: litv2_b_384.pth', 'top-1 84.7', 'fine-tuned at 384')),
+})
+
+
+@register_model
+def litv2_s(pretrained=False, **kwargs) -> LITv2:
+    """LITv2-S: 28M params, 3.7 GFLOPs at 224."""
+    model_args = dict(embed_dim=96, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24), alpha=0.9,
+                      local_ws=(0, 0, 2, 1))
+    return _create_litv2('litv2_s', pretrained=pretrained, **dict(model_args, **kwargs))
+
+
+@register_model
+def litv2_m(pretrained=False, **kwargs) -> LITv2:
+    """LITv2-M: 49M params, 7.5 GFLOPs at 224."""
+    model_args = dict(embed_dim=96, depths=(2, 2, 18, 2), num_heads=(3, 6, 12, 24), alpha=0.9,
+                      local_ws=(0, 0, 2, 1))
+    return _create_litv2('litv2_m', pretrained=pretrained, **dict(model_args, **kwargs))
+
+
+@register_model
+def litv2_b(pretrained=False, **kwargs) -> LITv2:
+    """LITv2-B: 87M params, 13.2 GFLOPs at 224 (and a 384 fine-tune)."""
+    model_args = dict(embed_dim=128, depths=(2, 2, 18, 2), num_heads=(4, 8, 16, 32), alpha=0.9,
+                      local_ws=(0, 0, 2, 1))
+    return _create_litv2('litv2_b', pretrained=pretrained, **dict(model_args, **kwargs))
