@@ -1,0 +1,426 @@
+"""The classification engine on HuggingFace accelerate: one CPU, many GPUs, many nodes.
+
+A run directory holds: ``config.py`` (the config as given, with overrides) and ``config.json`` (every key
+resolved), ``metrics.jsonl`` (one JSON object per epoch), ``train.log``, ``curves.png``, and
+``checkpoints/epoch_NNNN/`` (accelerate's state: model, optimizer, RNG states; plus ``model.safetensors``,
+``model_ema.safetensors`` and ``trainer_state.json``), ``checkpoints/latest`` naming the newest complete
+one, and ``best/model.safetensors``. Checkpoints are written into a temporary folder and renamed into place,
+so a run killed at any moment leaves only complete checkpoints; ``--resume auto`` continues from the newest
+and, in deterministic mode, ends with the same weights and metrics as an uninterrupted run.
+"""
+import difflib
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from . import data as data_lib
+from .config import ConfigError
+
+LOG = logging.getLogger("visionattn.train")
+
+
+class CheckpointError(RuntimeError):
+    """Weights that cannot be read, or that do not fit the model."""
+METRIC_KEYS = ("epoch", "train_loss", "val_loss", "val_top1", "val_top5", "lr", "img_per_s")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# small utilities
+
+def atomic_write_text(path, text):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_save_safetensors(tensors, path):
+    tmp = f"{path}.tmp{os.getpid()}"
+    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp)
+    os.replace(tmp, path)
+
+
+def setup_logging(work_dir, main):
+    LOG.handlers.clear()
+    LOG.setLevel(logging.INFO if main else logging.WARNING)
+    LOG.propagate = False
+    fmt = logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    stream = logging.StreamHandler(sys.stdout)
+    stream.setFormatter(fmt)
+    LOG.addHandler(stream)
+    if main:
+        file = logging.FileHandler(os.path.join(work_dir, "train.log"))
+        file.setFormatter(fmt)
+        LOG.addHandler(file)
+
+
+def check_model_name(name):
+    import timm
+    import visionattn  # noqa: F401  (registers the zoo)
+    if not timm.is_model(name):
+        close = difflib.get_close_matches(name, timm.list_models(), n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ConfigError(f"unknown model {name!r}{hint} (timm.list_models() lists every registered name)")
+
+
+def create_model(model_cfg, classes):
+    """The configured model; `pretrained` may be True (official weights) or a local file, whose classifier is
+    dropped when the class count differs (fine-tuning)."""
+    import timm
+    check_model_name(model_cfg["name"])
+    kwargs = dict(model_cfg["kwargs"])
+    pretrained = model_cfg["pretrained"]
+    if isinstance(pretrained, str):
+        if not os.path.isfile(pretrained):
+            raise FileNotFoundError(f"model.pretrained file {pretrained!r} does not exist")
+        kwargs["pretrained_cfg_overlay"] = dict(file=pretrained)
+        pretrained = True
+    try:
+        return timm.create_model(model_cfg["name"], pretrained=bool(pretrained), num_classes=classes,
+                                 drop_rate=model_cfg["drop_rate"], drop_path_rate=model_cfg["drop_path_rate"],
+                                 **kwargs)
+    except RuntimeError as e:
+        if "state_dict" in str(e) or "size mismatch" in str(e):
+            raise CheckpointError(f"the pretrained weights do not fit model {model_cfg['name']!r}: {e}") from e
+        raise
+
+
+def load_weights(model, path, strict=True):
+    """Weights from a model.safetensors file or a run's checkpoint folder (never unpickles code)."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "model.safetensors")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no weights at {path!r} (give a model.safetensors file or a checkpoint folder)")
+    try:
+        state = load_file(path) if path.endswith(".safetensors") else torch.load(path, map_location="cpu",
+                                                                                 weights_only=True)
+    except Exception as e:  # corrupt / truncated files
+        raise CheckpointError(f"cannot read weights from {path!r}: {e}") from e
+    from visionattn.models._builder import unwrap_checkpoint
+    state = unwrap_checkpoint(state)
+    result = model.load_state_dict(state, strict=False)
+    if strict and (result.missing_keys or result.unexpected_keys):
+        raise CheckpointError(f"checkpoint {path!r} does not match the model: missing keys {result.missing_keys[:20]}"
+                           f", unexpected keys {result.unexpected_keys[:20]}")
+    return result
+
+
+def accuracy_counts(logits, target, ks=(1, 5)):
+    top = logits.topk(max(ks), dim=1).indices
+    hits = top.eq(target[:, None])
+    return [hits[:, :min(k, logits.shape[1])].any(dim=1).sum() for k in ks]
+
+
+def plot_curves(metrics, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    epochs = [m["epoch"] for m in metrics]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.plot(epochs, [m["train_loss"] for m in metrics], label="train loss")
+    ax1.plot(epochs, [m["val_loss"] for m in metrics], label="val loss")
+    ax1.set_xlabel("epoch")
+    ax1.legend()
+    ax2.plot(epochs, [m["val_top1"] for m in metrics], label="val top-1")
+    ax2.plot(epochs, [m["val_top5"] for m in metrics], label="val top-5")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("%")
+    ax2.legend()
+    fig.tight_layout()
+    tmp = f"{path}.tmp{os.getpid()}.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+class EpochShuffle(torch.utils.data.Sampler):
+    """A permutation fixed by (seed, epoch): the data order of an epoch is the same whether the run was
+    resumed or not."""
+
+    def __init__(self, n, seed):
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+    def __len__(self):
+        return self.n
+
+
+# ----------------------------------------------------------------------------------------------------------
+# checkpoints
+
+def _complete(path):
+    return os.path.isfile(os.path.join(path, "trainer_state.json"))
+
+
+def find_checkpoint(work_dir, resume):
+    """The checkpoint folder to resume from, or None for `auto` with nothing saved yet."""
+    if resume is None:
+        return None
+    if resume != "auto":
+        if not (os.path.isdir(resume) and _complete(resume)):
+            raise FileNotFoundError(f"--resume {resume!r} is not a complete checkpoint folder "
+                                    "(one of <work_dir>/checkpoints/epoch_NNNN)")
+        return resume
+    ckpt_dir = os.path.join(work_dir, "checkpoints")
+    latest = os.path.join(ckpt_dir, "latest")
+    if os.path.isfile(latest):
+        with open(latest) as f:
+            path = os.path.join(ckpt_dir, f.read().strip())
+        if _complete(path):
+            return path
+    if not os.path.isdir(ckpt_dir):
+        return None
+    done = sorted(d for d in os.listdir(ckpt_dir) if d.startswith("epoch_") and _complete(os.path.join(ckpt_dir, d)))
+    return os.path.join(ckpt_dir, done[-1]) if done else None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the trainer
+
+class Trainer:
+    def __init__(self, cfg, work_dir, resume=None, raw_config_text=None):
+        from accelerate import Accelerator
+        from accelerate.utils import set_seed
+
+        self.cfg, self.work_dir = cfg, work_dir
+        t, d, o, s = cfg["train"], cfg["data"], cfg["optim"], cfg["sched"]
+        if t["deterministic"]:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        self.accelerator = Accelerator(mixed_precision=t["mixed_precision"], gradient_accumulation_steps=t["accum_steps"],
+                                       step_scheduler_with_optimizer=False)
+        acc = self.accelerator
+        self.main = acc.is_main_process
+        if self.main:
+            os.makedirs(os.path.join(work_dir, "checkpoints"), exist_ok=True)
+        acc.wait_for_everyone()
+        setup_logging(work_dir, self.main)
+        set_seed(t["seed"], deterministic=t["deterministic"])
+
+        self.classes = cfg["model"]["num_classes"] or data_lib.num_classes(d)
+        model = create_model(cfg["model"], self.classes)
+        if t["grad_checkpointing"]:
+            model.set_grad_checkpointing(True)
+        if t["channels_last"]:
+            model = model.to(memory_format=torch.channels_last)
+        self.train_set = data_lib.build_dataset(d, "train", model.pretrained_cfg)
+        self.val_set = data_lib.build_dataset(d, "val", model.pretrained_cfg)
+        self.sampler = EpochShuffle(len(self.train_set), t["seed"])
+        train_loader = torch.utils.data.DataLoader(self.train_set, batch_size=d["batch_size"], sampler=self.sampler,
+                                                   drop_last=True, num_workers=d["num_workers"])
+        val_loader = torch.utils.data.DataLoader(self.val_set, batch_size=d["val_batch_size"] or d["batch_size"],
+                                                 shuffle=False, num_workers=d["num_workers"])
+        if len(train_loader) == 0:
+            raise ConfigError(f"data.batch_size={d['batch_size']} exceeds the {len(self.train_set)} training images")
+        self.mixup = data_lib.build_mixup(d, self.classes)
+
+        from timm.optim import create_optimizer_v2
+        from timm.scheduler import create_scheduler_v2
+        lr = o["lr"]
+        if o["lr_scale_batch"]:
+            lr = lr * d["batch_size"] * acc.num_processes * t["accum_steps"] / o["lr_scale_batch"]
+        optimizer = create_optimizer_v2(model, opt=o["opt"], lr=lr, weight_decay=o["weight_decay"],
+                                        momentum=o["momentum"], layer_decay=o["layer_decay"])
+        self.model, self.optimizer, self.train_loader, self.val_loader = acc.prepare(model, optimizer, train_loader,
+                                                                                     val_loader)
+        steps = len(self.train_loader)
+        if t["max_steps_per_epoch"]:
+            steps = min(steps, t["max_steps_per_epoch"] * t["accum_steps"])
+        self.batches_per_epoch = steps
+        self.updates_per_epoch = max(1, steps // t["accum_steps"])
+        self.scheduler, _ = create_scheduler_v2(self.optimizer.optimizer, sched=s["sched"], num_epochs=s["epochs"],
+                                                warmup_epochs=s["warmup_epochs"], warmup_lr=s["warmup_lr"],
+                                                min_lr=s["min_lr"], cooldown_epochs=s["cooldown_epochs"],
+                                                updates_per_epoch=self.updates_per_epoch)
+        self.ema = None
+        if t["ema_decay"]:
+            from timm.utils import ModelEmaV3
+            self.ema = ModelEmaV3(acc.unwrap_model(self.model), decay=t["ema_decay"])
+
+        self.start_epoch, self.num_updates, self.best = 0, 0, dict(val_top1=-1.0, epoch=-1)
+        self.metrics = []
+        ckpt = find_checkpoint(work_dir, resume)
+        if ckpt:
+            self._load(ckpt)
+        if self.main:
+            atomic_write_text(os.path.join(work_dir, "config.json"), json.dumps(cfg, indent=1, default=str))
+            if raw_config_text is not None:
+                atomic_write_text(os.path.join(work_dir, "config.py"), raw_config_text)
+            n_params = sum(p.numel() for p in acc.unwrap_model(self.model).parameters())
+            LOG.info(f"model {cfg['model']['name']} ({n_params / 1e6:.2f}M params, {self.classes} classes), "
+                     f"{len(self.train_set)} train / {len(self.val_set)} val images, {acc.num_processes} process(es), "
+                     f"device {acc.device}, mixed precision {t['mixed_precision']}, work dir {work_dir}")
+            if ckpt:
+                LOG.info(f"resumed from {ckpt} at epoch {self.start_epoch}")
+
+    # -- checkpoints ---------------------------------------------------------------------------------------
+
+    def _load(self, path):
+        self.accelerator.load_state(path)
+        with open(os.path.join(path, "trainer_state.json")) as f:
+            state = json.load(f)
+        self.start_epoch, self.num_updates, self.best = state["epoch"] + 1, state["num_updates"], state["best"]
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.ema is not None:
+            self.ema.module.load_state_dict(load_file(os.path.join(path, "model_ema.safetensors")))
+        metrics_path = os.path.join(self.work_dir, "metrics.jsonl")
+        if os.path.isfile(metrics_path):  # drop epochs logged after this checkpoint: they will be rerun
+            with open(metrics_path) as f:
+                self.metrics = [m for m in map(json.loads, filter(None, f.read().splitlines()))
+                                if m["epoch"] <= state["epoch"]]
+            if self.main:
+                atomic_write_text(metrics_path, "".join(json.dumps(m) + "\n" for m in self.metrics))
+
+    def _save(self, epoch):
+        acc = self.accelerator
+        ckpt_dir = os.path.join(self.work_dir, "checkpoints")
+        name = f"epoch_{epoch:04d}"
+        tmp, final = os.path.join(ckpt_dir, f".tmp_{name}"), os.path.join(ckpt_dir, name)
+        if self.main and os.path.exists(tmp):
+            shutil.rmtree(tmp)
+        acc.wait_for_everyone()
+        acc.save_state(tmp, safe_serialization=True)
+        if self.main:
+            atomic_save_safetensors(acc.unwrap_model(self.model).state_dict(), os.path.join(tmp, "model.safetensors"))
+            if self.ema is not None:
+                atomic_save_safetensors(self.ema.module.state_dict(), os.path.join(tmp, "model_ema.safetensors"))
+            state = dict(epoch=epoch, num_updates=self.num_updates, best=self.best,
+                         scheduler=self.scheduler.state_dict(), model=self.cfg["model"]["name"], classes=self.classes)
+            # written last: its presence marks the folder complete
+            atomic_write_text(os.path.join(tmp, "trainer_state.json"), json.dumps(state, indent=1))
+            if os.path.exists(final):
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+            atomic_write_text(os.path.join(ckpt_dir, "latest"), name + "\n")
+            keep = self.cfg["train"]["keep_checkpoints"]
+            done = sorted(d for d in os.listdir(ckpt_dir) if d.startswith("epoch_"))
+            for old in done[:-keep] if keep else []:
+                shutil.rmtree(os.path.join(ckpt_dir, old), ignore_errors=True)
+        acc.wait_for_everyone()
+
+    def _save_best(self, epoch):
+        best_dir = os.path.join(self.work_dir, "best")
+        os.makedirs(best_dir, exist_ok=True)
+        atomic_save_safetensors(self.accelerator.unwrap_model(self.model).state_dict(),
+                                os.path.join(best_dir, "model.safetensors"))
+        atomic_write_text(os.path.join(best_dir, "best.json"), json.dumps(dict(self.best, model=self.cfg["model"]["name"],
+                                                                                classes=self.classes)))
+
+    # -- loops ---------------------------------------------------------------------------------------------
+
+    def _loss(self, logits, target):
+        if target.dim() == 2:  # mixup / cutmix soft targets
+            return torch.sum(-target * F.log_softmax(logits, dim=-1), dim=-1).mean()
+        return F.cross_entropy(logits, target, label_smoothing=self.cfg["data"]["label_smoothing"])
+
+    def train_one_epoch(self, epoch):
+        from tqdm import tqdm
+        acc, t = self.accelerator, self.cfg["train"]
+        self.model.train()
+        self.sampler.set_epoch(epoch)
+        total, count, seen = torch.zeros((), device=acc.device), 0, 0
+        start = time.perf_counter()
+        bar = tqdm(total=self.batches_per_epoch, desc=f"epoch {epoch}", disable=not self.main, leave=False,
+                   dynamic_ncols=True, file=sys.stderr)
+        for step, (x, y) in enumerate(self.train_loader):
+            if step >= self.batches_per_epoch:
+                break
+            if t["channels_last"]:
+                x = x.contiguous(memory_format=torch.channels_last)
+            if self.mixup is not None:
+                x, y = self.mixup(x, y)
+            with acc.accumulate(self.model):
+                with acc.autocast():
+                    loss = self._loss(self.model(x), y)
+                acc.backward(loss)
+                if acc.sync_gradients and self.cfg["optim"]["clip_grad"]:
+                    acc.clip_grad_norm_(self.model.parameters(), self.cfg["optim"]["clip_grad"])
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                if acc.sync_gradients:
+                    self.num_updates += 1
+                    self.scheduler.step_update(self.num_updates)
+                    if self.ema is not None:
+                        self.ema.update(acc.unwrap_model(self.model), step=self.num_updates)
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"loss is {loss.item()} at epoch {epoch} step {step}; lower optim.lr or "
+                                         "enable optim.clip_grad")
+            total += loss.detach()
+            count += 1
+            seen += x.shape[0]
+            bar.update(1)
+            if self.main and step % t["log_interval"] == 0:
+                bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{self.optimizer.param_groups[0]['lr']:.2e}")
+        bar.close()
+        elapsed = time.perf_counter() - start
+        mean_loss = acc.reduce(total / max(count, 1), reduction="mean").item()
+        return mean_loss, seen * acc.num_processes / elapsed
+
+    @torch.no_grad()
+    def evaluate(self, model=None, loader=None):
+        acc = self.accelerator
+        model = model or self.model
+        model.eval()
+        loss_sum, top1, top5, n = 0.0, 0, 0, 0
+        for x, y in loader or self.val_loader:
+            with acc.autocast():
+                logits = model(x)
+            logits, y = acc.gather_for_metrics((logits.float(), y))
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+            c1, c5 = accuracy_counts(logits, y)
+            top1, top5, n = top1 + c1.item(), top5 + c5.item(), n + y.numel()
+        return dict(val_loss=loss_sum / n, val_top1=100.0 * top1 / n, val_top5=100.0 * top5 / n)
+
+    def fit(self):
+        s, t = self.cfg["sched"], self.cfg["train"]
+        for epoch in range(self.start_epoch, s["epochs"]):
+            train_loss, img_s = self.train_one_epoch(epoch)
+            lr = self.optimizer.param_groups[0]["lr"]      # the rate this epoch ended with
+            self.scheduler.step(epoch + 1)
+            record = dict(epoch=epoch, train_loss=train_loss, val_loss=None, val_top1=None, val_top5=None, lr=lr,
+                          img_per_s=img_s)
+            last = epoch == s["epochs"] - 1
+            if (epoch + 1) % t["eval_every"] == 0 or last:
+                record.update(self.evaluate())
+                if self.ema is not None:
+                    ema = self.evaluate(self.ema.module)
+                    record.update({f"ema_{k}": v for k, v in ema.items()})
+            self.metrics.append(record)
+            if self.main:
+                with open(os.path.join(self.work_dir, "metrics.jsonl"), "a") as f:
+                    f.write(json.dumps(record) + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+                msg = f"epoch {epoch + 1}/{s['epochs']}: train loss {train_loss:.4f}"
+                if record["val_top1"] is not None:
+                    msg += (f", val loss {record['val_loss']:.4f}, top-1 {record['val_top1']:.2f}%, "
+                            f"top-5 {record['val_top5']:.2f}%")
+                LOG.info(msg + f", lr {record['lr']:.2e}, {img_s:.1f} img/s")
+                if record["val_top1"] is not None and record["val_top1"] > self.best["val_top1"]:
+                    self.best = dict(val_top1=record["val_top1"], epoch=epoch)
+                    self._save_best(epoch)
+                evaluated = [m for m in self.metrics if m["val_top1"] is not None]
+                if evaluated:
+                    plot_curves(evaluated, os.path.join(self.work_dir, "curves.png"))
+            if (epoch + 1) % t["checkpoint_every"] == 0 or last:
+                self._save(epoch)
+        if self.main:
+            LOG.info(f"done: best val top-1 {self.best['val_top1']:.2f}% at epoch {self.best['epoch'] + 1}; "
+                     f"weights in {os.path.join(self.work_dir, 'best', 'model.safetensors')}")
+        self.accelerator.end_training()
+        return self.metrics
