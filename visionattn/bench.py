@@ -33,10 +33,22 @@ def _sdpa_backward_flops(grad_out_shape, query_shape, key_shape, value_shape, *a
     return sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape, value_shape)
 
 
+def _deform_conv2d_flops(input_shape, weight_shape, offset_shape, mask_shape, bias_shape, *args, out_shape=None,
+                         **kwargs):
+    """torchvision's deformable convolution: a convolution's multiply-adds (sampling not counted)."""
+    b, cout, hout, wout = out_shape
+    return 2 * b * cout * hout * wout * weight_shape[1] * weight_shape[2] * weight_shape[3]
+
+
 EXTRA_FLOP_FORMULAS = {
     aten._scaled_dot_product_flash_attention_for_cpu: _sdpa_flops,
     aten._scaled_dot_product_flash_attention_for_cpu_backward: _sdpa_backward_flops,
 }
+try:
+    import torchvision  # noqa: F401  (registers torch.ops.torchvision)
+    EXTRA_FLOP_FORMULAS[torch.ops.torchvision.deform_conv2d] = _deform_conv2d_flops
+except (ImportError, AttributeError):
+    pass
 
 
 def count_flops(fn, *args, backward=False):

@@ -43,5 +43,5 @@ def check_image(x, in_chans, min_size, name):
 def feature_take_indices(num_stages, indices):
     """Stage indices to return from forward_intermediates: an int n means the last n, a sequence is taken
     as given (negative indices count from the end); returns (sorted indices, max index)."""
-    from timm.layers import feature_take_indices as _take
+    from timm.models._features import feature_take_indices as _take
     return _take(num_stages, indices)
