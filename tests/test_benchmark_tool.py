@@ -44,3 +44,10 @@ def test_benchmark_rejects_unknown_models():
                            "--no-memory"], capture_output=True, text=True)
     assert proc.returncode != 0
     assert "unknown model 'no_such_model_xyz'" in proc.stderr
+
+
+def test_flops_count_deformable_convolution():
+    import torchvision
+    x, w, off = torch.randn(1, 4, 8, 8), torch.randn(6, 4, 3, 3), torch.zeros(1, 18, 8, 8)
+    flops = bench.count_flops(lambda x: torchvision.ops.deform_conv2d(x, off, w, padding=1), x)
+    assert flops == 2 * 6 * 8 * 8 * 4 * 3 * 3
