@@ -49,12 +49,13 @@ from torch.utils.checkpoint import checkpoint
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.layers import DropPath, Mlp, PatchEmbed, resample_abs_pos_embed, to_2tuple, trunc_normal_
 from timm.models import adapt_input_conv, generate_default_cfgs, register_model
+from timm.models._features import feature_take_indices
 from timm.models.swin_transformer import PatchMerging
 from timm.models.vision_transformer import Block as VitBlock
 
 from visionattn.layers.window_attention import WindowAttention, pad_to_multiple
 
-from ._builder import build, check_image, feature_take_indices, unwrap_checkpoint
+from ._builder import build, check_image, unwrap_checkpoint
 
 __all__ = ["AgentSwinTransformer", "AgentPyramidVisionTransformer", "AgentDeiT", "checkpoint_filter_fn"]
 
@@ -87,7 +88,9 @@ def _resize_agents(bias, agent_shape):
 def _pool_agents(q, size, agent_shape):
     """Agent tokens: (B, N, C) queries of an (h, w) map average-pooled to agent_shape, as (B, A, C)."""
     b, n, c = q.shape
-    grid = q.transpose(1, 2).reshape(b, c, size[0], size[1])
+    # a contiguous NCHW input: CPU adaptive pooling keeps a channels-last input's layout, which the strides
+    # predicted when torch.compile traces the model do not (the SDPA reading the agents then gets garbage)
+    grid = q.transpose(1, 2).reshape(b, c, size[0], size[1]).contiguous()
     return F.adaptive_avg_pool2d(grid, tuple(agent_shape)).flatten(2).transpose(1, 2)
 
 
