@@ -106,9 +106,9 @@ def check_default_cfg_and_heads(name):
         assert "stem" in matcher and "blocks" in matcher
 
 
-def check_grad_checkpointing(name):
+def check_grad_checkpointing(name, batch=1):
     model = timm.create_model(name).train()
-    x = torch.randn(1, *_input_size(model))
+    x = torch.randn(batch, *_input_size(model))
     torch.manual_seed(0)
     ref = model(x)
     model.set_grad_checkpointing(True)
