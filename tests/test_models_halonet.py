@@ -38,27 +38,39 @@ def _names(params):
     return [pytest.param(p.values[0], marks=p.marks) for p in params]
 
 
-def randomize(model, seed=0):
-    """Weights whose every block matters: batch-norm affine and running statistics away from their
-    initial values (timm zero-inits the last norm of each residual branch), heads with unit-scale logits."""
+def randomize(model, size, seed=0):
+    """Weights whose every block matters and whose activations stay well scaled (so fp32 comparisons are
+    meaningful): batch-norm affine parameters away from their initial values (timm zero-inits the last norm
+    of each residual branch), running statistics calibrated on one random batch, unit-scale logits, and
+    sharper attention: with timm's initial query scale the softmax is nearly uniform, every output token is
+    close to the mean value, and the batch norm after the attention amplifies the cancellation (rounding
+    differences then grow through halonet_h1's 19 attention blocks)."""
     g = torch.Generator().manual_seed(seed)
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
-                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
-            elif isinstance(m, nn.Linear):
+            if isinstance(m, nn.Linear):
                 m.weight.copy_(torch.randn(m.weight.shape, generator=g) * m.weight.shape[1] ** -0.5)
-    return model
+            elif type(m).__name__ == "HaloAttn":
+                m.q.weight.mul_(4.0)
+        for m in norms:
+            m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
+            m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+            m.reset_running_stats()
+            m.momentum = None                                      # running stats = this batch's statistics
+        model.train()(torch.randn(2, 3, *size, generator=g))
+        for m in norms:
+            m.momentum = 0.1
+            m.running_var.add_(0.1)                                # bounded gain for near-constant channels
+    return model.eval()
 
 
 def timm_pair(name, tmp_path, size=None, wrap=None):
     """timm's `name` (random weights) and ours (`va_name`, pretrained=True from timm's saved state dict)."""
     kwargs = dict(img_size=size) if name in FIXED and size else {}
     torch.manual_seed(0)
-    ref = randomize(timm.create_model(name, **kwargs)).eval()
+    ref = timm.create_model(name, **kwargs)
+    ref = randomize(ref, size if kwargs else ref.pretrained_cfg["input_size"][1:])
     sd = ref.state_dict()
     path = tmp_path / f"{name}.pth"
     torch.save({wrap: sd} if wrap else sd, path)
@@ -76,6 +88,8 @@ def assert_same_logits(ref, ours, size, backend="torch", batch=1):
     err = (got - expected).abs().max().item()
     tol = 1e-4 * max(1.0, expected.abs().max().item())
     assert expected.std() > 0.1, "degenerate logits: the comparison would not test anything"
+    print(f"parity {type(ours).__name__}/{ours.pretrained_cfg['architecture']} {size} {backend}: "
+          f"max |logits - timm| = {err:.3g}, |logits|max = {expected.abs().max().item():.3g}")
     assert err <= tol, f"at {size} ({backend}): max |logits - timm| = {err} > {tol}"
     return err
 
