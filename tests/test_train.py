@@ -92,9 +92,9 @@ def test_two_processes_end_with_identical_weights(tmp_path):
     out = tmp_path / "weights"
     out.mkdir()
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
-           "--mixed_precision", "no", "--dynamo_backend", "no", str(ROOT / "tests/fixtures/train/rank_weights.py"),
-           TINY, str(tmp_path / "run"), str(out)]
+    # torchrun with gloo (accelerate's multi-CPU launcher needs mpirun); accelerate joins its process group
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           str(ROOT / "tests/fixtures/train/rank_weights.py"), TINY, str(tmp_path / "run"), str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r0, r1 = weights(out / "rank0.safetensors"), weights(out / "rank1.safetensors")

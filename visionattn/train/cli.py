@@ -81,7 +81,7 @@ def evaluate_checkpoint(cfg, checkpoint, ema=False):
 
     from . import data as data_lib
     from .engine import Trainer, create_model, load_weights
-    acc = Accelerator(mixed_precision=cfg["train"]["mixed_precision"])
+    acc = Accelerator(mixed_precision=cfg["train"]["mixed_precision"], cpu=not torch.cuda.is_available())
     classes = cfg["model"]["num_classes"] or data_lib.num_classes(cfg["data"])
     model_cfg = dict(cfg["model"], pretrained=checkpoint == "pretrained")
     model = create_model(model_cfg, classes)

@@ -202,8 +202,9 @@ class Trainer:
         t, d, o, s = cfg["train"], cfg["data"], cfg["optim"], cfg["sched"]
         if t["deterministic"]:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        # cpu=True without CUDA: multi-process CPU runs (torchrun, gloo) then form one process group
         self.accelerator = Accelerator(mixed_precision=t["mixed_precision"], gradient_accumulation_steps=t["accum_steps"],
-                                       step_scheduler_with_optimizer=False)
+                                       step_scheduler_with_optimizer=False, cpu=not torch.cuda.is_available())
         acc = self.accelerator
         self.main = acc.is_main_process
         if self.main:
