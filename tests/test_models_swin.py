@@ -51,7 +51,7 @@ def test_timm_weights_give_timm_logits(timm_name, tmp_path):
                                             pytest.param("swin_base_patch4_window12_384", 192,
                                                          marks=pytest.mark.slow)])
 def test_timm_weights_at_another_size(timm_name, size, tmp_path):
-    """A size timm builds without padding (every stage a multiple of the window)."""
+    """A size timm builds without padding; at 192 the window-12 model clamps its last stage to 6x6 windows."""
     ref, ours = _timm_and_ours(timm_name, tmp_path, img_size=size)
     _assert_same_logits(ref, ours, (size, size))
 

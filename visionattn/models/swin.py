@@ -7,7 +7,9 @@ kernels roll, partition and mask in index arithmetic (the flash window attention
 Any input size: the patch embedding pads the image to a multiple of the patch size; each block pads its
 map at the bottom / right to a multiple of the window and then shifts, as mmdet's Swin backbone does
 (an axis no longer than the window is one window and is not shifted, as in timm and the official code).
-At the sizes where timm needs no padding (e.g. 224, 448) the outputs equal timm's.
+As timm does, a stage whose map at the model's ``img_size`` is no larger than the window gets a window of
+the map's size (e.g. window 12 at 192: the last 6x6 stage has 6x6 windows; timm's checkpoint filter
+resizes its bias table). At the sizes where timm needs no padding the outputs equal timm's.
 """
 import torch
 from torch import nn
@@ -65,6 +67,11 @@ class SwinStage(nn.Module):
         return self.blocks(x)
 
 
+def _stage_window(grid, stage, window_size):
+    """timm's rule: the window of a stage is clamped to the stage's map at the model's img_size."""
+    return tuple(max(1, min(g // 2 ** stage, w)) for g, w in zip(grid, to_2tuple(window_size)))
+
+
 class SwinTransformer(nn.Module):
     """timm's SwinTransformer interface (NHWC features, ``head.fc``) on visionattn's window attention."""
 
@@ -85,11 +92,13 @@ class SwinTransformer(nn.Module):
                                       output_fmt="NHWC", strict_img_size=False, dynamic_img_pad=True)
         dpr = [x.tolist() for x in torch.linspace(0, drop_path_rate, sum(depths)).split(list(depths))]
         dims = [int(embed_dim * 2 ** i) for i in range(self.num_layers)]
+        grid = [s // patch_size for s in to_2tuple(img_size)]
         self.feature_info = []
         layers, in_dim, reduction = [], dims[0], patch_size
         for i in range(self.num_layers):
             layers.append(SwinStage(in_dim, dims[i], depths[i], downsample=i > 0, num_heads=num_heads[i],
-                                    window_size=window_size, drop_path=dpr[i], mlp_ratio=mlp_ratio,
+                                    window_size=_stage_window(grid, i, window_size), drop_path=dpr[i],
+                                    mlp_ratio=mlp_ratio,
                                     qkv_bias=qkv_bias, proj_drop=proj_drop_rate, norm_layer=norm_layer))
             reduction = reduction * 2 if i > 0 else reduction
             self.feature_info.append(dict(num_chs=dims[i], reduction=reduction, module=f"layers.{i}"))
