@@ -1,6 +1,6 @@
 """Every registered visionattn / timm model as an mmdet / mmseg backbone.
 
-    backbone=dict(type='VisionAttnBackbone', model_name='biformer_s', out_indices=(0, 1, 2, 3),
+    backbone=dict(type='VisionAttnBackbone', model_name='biformer_s', out_indices=(0, 1, 2, 3),  # None: all
                   drop_path_rate=0.3, frozen_stages=-1, norm_eval=False, with_cp=False, out_norm='LN',
                   model_kwargs=dict(n_win=16),
                   init_cfg=dict(type='Pretrained', checkpoint='https://.../biformer_small_best.pth'))
@@ -50,8 +50,8 @@ def load_checkpoint_file(path):
 
 
 class VisionAttnBackbone(BaseModule):
-    def __init__(self, model_name, out_indices=(0, 1, 2, 3), frozen_stages=-1, norm_eval=False, with_cp=False,
-                 drop_path_rate=0.0, out_norm=None, model_kwargs=None, init_cfg=None):
+    def __init__(self, model_name, out_indices=None, frozen_stages=-1, norm_eval=False, with_cp=False,
+                 drop_path_rate=None, out_norm=None, model_kwargs=None, init_cfg=None):
         super().__init__(init_cfg=None)   # init_cfg is applied by init_weights below, through the family's filter
         import visionattn  # noqa: F401  (registers the zoo)
         if not timm.is_model(model_name):
@@ -61,10 +61,14 @@ class VisionAttnBackbone(BaseModule):
                              f"got {init_cfg}")
         self.model_name, self.pretrained = model_name, (init_cfg or {}).get("checkpoint")
         self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
-        self.model = timm.create_model(model_name, features_only=True, out_indices=tuple(out_indices),
-                                       drop_path_rate=drop_path_rate, **(model_kwargs or {}))
+        kwargs = dict(model_kwargs or {})
+        if drop_path_rate is not None:   # not every family has drop path (SHViT has none)
+            kwargs["drop_path_rate"] = drop_path_rate
+        if out_indices is not None:   # default: every level the family gives (SHViT 3, HaloNet 5 with stride 2)
+            kwargs["out_indices"] = tuple(out_indices)
+        self.model = timm.create_model(model_name, features_only=True, **kwargs)
         if with_cp:
-            self.model.set_grad_checkpointing(True)
+            self.net.set_grad_checkpointing(True)
         self.channels = self.model.feature_info.channels()
         self.out_norms = nn.ModuleList([_out_norm(out_norm, c) for c in self.channels]) if out_norm else None
         self._freeze()
@@ -112,12 +116,10 @@ class VisionAttnBackbone(BaseModule):
 
     def train(self, mode=True):
         super().train(mode)
-        if mode and self.frozen_stages >= 0:   # frozen parts keep their statistics too
-            from timm.models._manipulate import group_parameters
-            groups = group_parameters(self.net, self.net.group_matcher(coarse=True))
-            frozen = {n for i, (_, ps) in enumerate(sorted(groups.items())) if i <= self.frozen_stages for n in ps}
-            for name, m in self.net.named_modules():
-                if any(p.startswith(name + ".") for p in frozen) and not any(True for _ in m.children()):
+        if mode and self.frozen_stages >= 0:   # frozen parts stay in eval mode (norm statistics, dropout)
+            for m in self.net.modules():
+                params = list(m.parameters())
+                if params and not any(p.requires_grad for p in params):
                     m.eval()
         if mode and self.norm_eval:
             for m in self.modules():
