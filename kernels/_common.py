@@ -1,11 +1,34 @@
 """Pieces shared by the Triton kernels: tile sizes, dot precision, and the ahead-of-time compile specs
 that ``tools/kernel_report.py`` turns into cubins."""
+import contextlib
+import os
 from dataclasses import dataclass, field
 
 import torch
 import triton
 
 MIN_TILE = 16  # tl.dot needs every tile dimension >= 16 on GPUs (the interpreter would accept less)
+
+_large_interpreter_tiles = False
+
+
+@contextlib.contextmanager
+def large_interpreter_tiles():
+    """Under ``TRITON_INTERPRET=1`` only: forward passes launch large tiles, so the interpreter runs a few big
+    numpy programs instead of many small ones (~8x faster on a whole backbone). Model-level tests use it to
+    check the wiring on full-size inputs; the configurations GPUs launch are the ones the kernel tests
+    (tests/test_kernels_triton.py) and the compile report check. No effect on GPUs."""
+    global _large_interpreter_tiles
+    before, _large_interpreter_tiles = _large_interpreter_tiles, True
+    try:
+        yield
+    finally:
+        _large_interpreter_tiles = before
+
+
+def large_tiles():
+    return _large_interpreter_tiles and os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
 
 TL_DTYPES = {torch.float16: "fp16", torch.bfloat16: "bf16", torch.float32: "fp32", torch.float64: "fp64"}
 

@@ -18,7 +18,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ._common import AotSpec, check_dtype, dot_precision, grid_dims, signature, tile
+from ._common import AotSpec, check_dtype, dot_precision, grid_dims, large_tiles, signature, tile
 
 
 @triton.jit
@@ -378,9 +378,9 @@ def _aggregate_bwd(WT, V, DO, DW_, DV, w_sb, w_sy, w_sx, w_sh, w_st, v_sb, v_sy,
 # ----------------------------------------------------------------------------------------------------------
 # launch
 
-def _tile_shape(size, dilation, queries):
+def _tile_shape(size, dilation, queries, widest=16):
     """A TY x TX query tile of `queries` tokens (>= 16), as wide as the group's rows allow."""
-    tx = min(16, triton.next_power_of_2(triton.cdiv(size[1], dilation[1])))
+    tx = min(widest, triton.next_power_of_2(triton.cdiv(size[1], dilation[1])))
     ty = max(16 // tx, min(8, queries // tx))
     return ty, tx
 
@@ -391,6 +391,11 @@ def _fused_config(table, dqk, dv, n_extra, backward=False):
     wide = max(dqk, dv) > 32
     if backward:
         queries, keys, warps = 32, 32, 8
+    elif large_tiles():
+        ty, tx = _tile_shape(table.size, table.dilation, 256, widest=32)
+        kh, kw = table.kernel
+        return dict(TY=ty, TX=tx, BLOCK_N=tile((ty + kh - 1) * (tx + kw - 1), 1024), BLOCK_E=tile(n_extra, 64),
+                    BLOCK_DQK=tile(dqk, 256), BLOCK_DV=tile(dv, 256), num_warps=4)
     elif wide or n_extra:  # (at 8 warps ptxas caps registers at 128 and these spill)
         queries, keys, warps = 64, 32, 4
     else:
@@ -484,7 +489,7 @@ def _st(t, n):
 
 
 def _unfused_config(size, d):
-    return dict(BLOCK_M=64, BLOCK_D=tile(d, 256))
+    return dict(BLOCK_M=1024 if large_tiles() else 64, BLOCK_D=tile(d, 256))
 
 
 def _unfused_grid(size, batch, heads, block_m):

@@ -16,7 +16,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ._common import AotSpec, check_dtype, dot_precision, grid_dims, signature, tile
+from ._common import AotSpec, check_dtype, dot_precision, grid_dims, large_tiles, signature, tile
 
 
 @triton.jit
@@ -152,6 +152,8 @@ def _config(lq, lk, dqk, dv, backward=False):
     wide = max(dqk, dv) > 32
     if backward:
         block_m, keys, warps = tile(lq, 32), 32, 8
+    elif large_tiles():  # pack several regions per program: the interpreter's cost is per program
+        block_m, keys, warps = 256, 1024, 4
     else:
         block_m, keys, warps = tile(lq, 64), 32 if wide else 64, 8 if wide else 4
     pack = max(1, block_m // lq)

@@ -16,7 +16,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ._common import AotSpec, check_dtype, dot_precision, grid_dims, signature, tile
+from ._common import AotSpec, check_dtype, dot_precision, grid_dims, large_tiles, signature, tile
 
 SHIFT_MASK_VALUE = tl.constexpr(-100.0)  # timm's SW-MSA mask value
 
@@ -196,6 +196,8 @@ def _config(g, backward=False):
     wide = max(g.dim_qk, g.dim_v) > 32
     if backward:  # five live tile-sized fp32 matrices (S, P, dP, dS, and the dK / dV products)
         block_m, block_n, warps = tile(g.lq, 32), tile(g.lk, 32), 8
+    elif large_tiles():
+        block_m, block_n, warps = tile(g.lq, 256), tile(g.lk, 256), 4
     else:
         block_m, block_n, warps = tile(g.lq, 64), tile(g.lk, 32 if wide else 64), 8 if wide else 4
     return dict(BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_DQK=tile(g.dim_qk, 256), BLOCK_DV=tile(g.dim_v, 256),

@@ -1,4 +1,6 @@
-"""Helpers for the ops tests: compare two backends on outputs and gradients."""
+"""Helpers for the tests: compare two backends on outputs and gradients; run on a backend."""
+import contextlib
+
 import torch
 
 
@@ -27,3 +29,13 @@ def assert_close_backends(fn, inputs, atol=2e-5, rtol=1e-4, backends=("reference
         assert g is not None, f"input {i}: no gradient from {backends[1]}"
         torch.testing.assert_close(g, rg, atol=atol * 10, rtol=rtol * 10, msg=lambda m: f"grad of input {i}: {m}")
     return ref_out
+
+
+@contextlib.contextmanager
+def on_backend(backend):
+    """Run on an attention backend; whole models on `triton` (the interpreter on CPU) launch large tiles so a
+    full-size forward takes seconds, not minutes (kernels/_common.py: large_interpreter_tiles)."""
+    from visionattn.kernels._common import large_interpreter_tiles
+    from visionattn.ops import use_backend
+    with use_backend(backend), (large_interpreter_tiles() if backend == "triton" else contextlib.nullcontext()):
+        yield

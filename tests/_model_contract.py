@@ -11,6 +11,7 @@ import timm
 import torch
 
 import visionattn.models  # noqa: F401  (registers the zoo)
+from _helpers import on_backend
 
 PARITY = Path(__file__).resolve().parent / "fixtures" / "parity"
 sys.path.insert(0, str(PARITY))
@@ -53,14 +54,13 @@ def check_parity(name, fixture, tmp_path, backend="torch", wrap=True, images=Non
     """The official implementation's logits on deterministic official-format weights, loaded through
     pretrained=True with a local file (the parity fixtures' README). `images` limits the fixture batch
     (the Triton interpreter is slow)."""
-    from visionattn.ops import use_backend
     meta, stored = load_fixture(fixture)
     sd = official_state_dict(fixture)
     path = tmp_path / f"{fixture}.pth"
     torch.save({"model": sd} if wrap else sd, path)
     model = timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=str(path))).eval()
     x, expected = stored["__input__"][:images], stored["__logits__"][:images]
-    with torch.no_grad(), use_backend(backend):
+    with torch.no_grad(), on_backend(backend):
         y = model(x)
     err = (y - expected).abs().max().item()
     assert err <= 1e-4 * max(1.0, meta["logits_absmax"]), f"max |logits - official| = {err}"

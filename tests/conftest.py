@@ -4,7 +4,10 @@ import random
 import pytest
 import torch
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# Under pytest-xdist (`make test` runs one worker per core) each worker computes on one thread, so the
+# workers share the cores instead of oversubscribing them.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1) // _workers))
 
 # Without a GPU the Triton kernels run in Triton's interpreter on CPU tensors. The flag must be set
 # before any kernel module is imported (triton.jit reads it when decorating).

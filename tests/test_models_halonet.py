@@ -12,6 +12,7 @@ from torch import nn
 from _model_contract import (check_backends_agree, check_bad_inputs, check_compile, check_default_cfg_and_heads,
                              check_features, check_forward_backward, check_grad_checkpointing)
 from visionattn.models.halonet import MIN_SIZE, HaloAttn, checkpoint_filter_fn
+from _helpers import on_backend
 from visionattn.ops import use_backend
 
 SLOW = pytest.mark.slow
@@ -83,7 +84,7 @@ def assert_same_logits(ref, ours, size, backend="torch", batch=1):
     x = torch.randn(batch, 3, *size)
     with torch.no_grad():
         expected = ref(x)
-        with use_backend(backend):
+        with on_backend(backend):
             got = ours(x)
     err = (got - expected).abs().max().item()
     tol = 1e-4 * max(1.0, expected.abs().max().item())

@@ -70,7 +70,7 @@ def test_features():
 
 @pytest.mark.slow
 def test_features_large():
-    check_features(SMALLEST, sizes=((800, 1216),))
+    check_features(SMALLEST, sizes=((470, 730),))   # a detection-like size, not a multiple of 32
 
 
 def test_bad_inputs():
@@ -81,7 +81,9 @@ def test_bad_inputs():
 
 
 def test_compile():
-    check_compile(SMALLEST)
+    # every block kind (aggregated attention in stages 1-3, plain attention in stage 4), one of each: the
+    # capture time grows with depth, not with what is checked
+    check_compile(SMALLEST, size=(3, 128, 160), depths=(1, 1, 1, 1))
 
 
 def test_grad_checkpointing():

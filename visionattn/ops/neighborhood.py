@@ -65,7 +65,9 @@ class NeighborhoodTable:
                                       _axis_table(size[1], kernel[1], dilation[1], border))
         self.key_y, self.key_x = hk.to(device), wk.to(device)            # (H, kh), (W, kw)
         self.bias_y, self.bias_x = hb.to(device), wb.to(device)
-        self.masked = border == "mask" and not (bool(hv.all()) and bool(wv.all()))
+        # centered windows larger than 1 always reach outside the map at its border; known from the geometry
+        # alone, so no tensor is read back (a torch.compile graph break)
+        self.masked = border == "mask" and max(kernel) > 1
         self.valid_y, self.valid_x = hv.to(device), wv.to(device)
 
     @property
