@@ -23,18 +23,29 @@ $(STAMP): pyproject.toml Makefile tools/build_mmcv.py
 	$(BIN)/python -m pip install -e ".[$(EXTRAS)]"
 	touch $@
 
+# one pytest worker per core (tests/conftest.py gives each worker its share of the threads)
+XDIST ?= -n auto --dist worksteal
+
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # unit tests only (no integration / slow markers)
 test-fast: install
-	$(BIN)/python -m pytest -m "not integration and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "not integration and not slow" $(PYTEST_ARGS)
 
 # The main job: train the default config on the embedded digits on this CPU (val top-1 >= 95%).
 demo:
 	$(MAKE) install EXTRAS=train
 	$(BIN)/python tools/train.py configs/classification/digits_default.py --work-dir runs/demo
 	@echo "run directory: runs/demo (metrics.jsonl, curves.png, best/model.safetensors, train.log)"
+
+# The dense job: Mask R-CNN and UperNet (small Swin backbones) on the embedded digit scenes, on this CPU.
+demo-dense:
+	$(MAKE) install EXTRAS=train,dense
+	$(BIN)/python tools/make_digit_scenes.py --out data/digit_scenes
+	$(BIN)/python tools/train.py configs/detection/digit_scenes/mask-rcnn_va-swin-mini_digit-scenes.py --work-dir runs/demo-det
+	$(BIN)/python tools/train.py configs/segmentation/digit_scenes/upernet_va-swin-mini_digit-scenes.py --work-dir runs/demo-seg
+	@echo "run directories: runs/demo-det (COCO bbox / segm mAP), runs/demo-seg (mIoU)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,12 +1,16 @@
 #!/usr/bin/env python
 """Generate the digit-scenes dataset (COCO detection / instance masks and ADE-style semantic maps).
 
-    python tools/make_digit_scenes.py --out data/digit_scenes [--train 200 --val 50 --size 128 --seed 0]
+    python tools/make_digit_scenes.py --out data/digit_scenes [--train 200 --val 50 --size 128 --seed 0] [--force]
+
+A complete dataset (its COMPLETE marker written last) is kept unless --force or other settings are given.
 """
 import argparse
 import json
+import os
+import shutil
 
-from visionattn.data.digit_scenes import generate
+from visionattn.data.digit_scenes import ensure
 
 
 def main(argv=None):
@@ -16,10 +20,15 @@ def main(argv=None):
     p.add_argument("--val", type=int, default=50)
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="regenerate even if a complete dataset is there")
     a = p.parse_args(argv)
-    summary = generate(a.out, num_train=a.train, num_val=a.val, size=a.size, seed=a.seed)
-    with open(f"{a.out}/COMPLETE", "w") as f:
-        json.dump(summary, f)
+    settings = dict(num_train=a.train, num_val=a.val, size=a.size, seed=a.seed)
+    marker = os.path.join(a.out, "COMPLETE")
+    if os.path.isfile(marker):
+        with open(marker) as f:
+            if a.force or json.load(f).get("settings") != settings:
+                shutil.rmtree(a.out)
+    summary = json.load(open(ensure(a.out, **settings) + "/COMPLETE"))
     print(json.dumps(summary))
 
 

@@ -100,7 +100,8 @@ def ensure(out, **kwargs):
     """Generate the dataset once (a marker file says it is complete)."""
     marker = os.path.join(out, "COMPLETE")
     if not os.path.isfile(marker):
-        summary = generate(out, **kwargs)
-        with open(marker, "w") as f:
+        summary = dict(generate(out, **kwargs), settings=kwargs)
+        with open(marker + ".tmp", "w") as f:
             json.dump(summary, f)
+        os.replace(marker + ".tmp", marker)
     return out
