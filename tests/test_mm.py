@@ -227,6 +227,22 @@ def test_timm_and_microsoft_checkpoints_load_through_init_cfg(tmp_path):
                                                            pretrained_cfg_overlay=dict(file=str(path))))
 
 
+def test_official_swin_detection_checkpoint_fills_level_norms(tmp_path):
+    """Swin's official mmdet checkpoints: Microsoft's layout under `backbone.` plus per-level norms norm0-3."""
+    from test_models_swin import to_microsoft_layout
+    sd = to_microsoft_layout(timm.create_model("swin_tiny_patch4_window7_224").state_dict())["model"]
+    sd = {k: v for k, v in sd.items() if not k.startswith(("head.", "norm."))}
+    for i, c in enumerate((96, 192, 384, 768)):
+        sd[f"norm{i}.weight"], sd[f"norm{i}.bias"] = torch.randn(c), torch.randn(c)
+    path = tmp_path / "mask_rcnn_swin_tiny.pth"
+    torch.save({"state_dict": {f"backbone.{k}": v for k, v in sd.items()}, "meta": {}}, path)
+    backbone = VisionAttnBackbone("va_swin_tiny_patch4_window7_224", out_norm="LN",
+                                  init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    backbone.init_weights()
+    for i, norm in enumerate(backbone.out_norms):
+        assert torch.equal(norm.weight, sd[f"norm{i}.weight"]) and torch.equal(norm.bias, sd[f"norm{i}.bias"])
+
+
 def test_mm_checkpoint_of_the_backbone_loads_back(tmp_path):
     """A detector / segmentor checkpoint (keys under `backbone.`) initialises the backbone alone."""
     a = VisionAttnBackbone("va_shvit_s1", out_norm="LN")

@@ -112,3 +112,19 @@ def test_bad_inputs():
 
 def test_timm_registrations_untouched():
     assert type(timm.create_model("swin_tiny_patch4_window7_224")).__module__.startswith("timm.")
+
+
+def test_unsupported_timm_options_raise():
+    """timm options this implementation does not honour fail loudly instead of building another model."""
+    with pytest.raises(TypeError, match="head_dim"):
+        timm.create_model(SMALL, head_dim=16)
+    with pytest.raises(ValueError, match="attn_drop_rate"):
+        timm.create_model(SMALL, attn_drop_rate=0.1)
+
+
+def test_module_prefix_of_wrapped_checkpoints_is_stripped(tmp_path):
+    ref = timm.create_model("swin_tiny_patch4_window7_224")
+    path = tmp_path / "ddp.pth"
+    torch.save({"model": {f"module.{k}": v for k, v in ref.state_dict().items()}}, path)
+    ours = timm.create_model(SMALL, pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))
+    assert torch.equal(ours.state_dict()["head.fc.weight"], ref.state_dict()["head.fc.weight"])

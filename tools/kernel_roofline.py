@@ -86,7 +86,7 @@ def rows():
         window_row("Swin-T stage 2: 28x28, win 7, 6 heads x 32", 28, 6, 32, 7),
         window_row("Swin-T stage 3: 14x14, win 7, 12 heads x 32", 14, 12, 32, 7),
         window_row("Swin-T stage 4: 7x7, win 7, 24 heads x 32", 7, 24, 32, 7),
-        window_row("HaloNet26t stage 3: 16x16, block 8, halo 2, 8 heads x 16", 16, 8, 16, 8, halo=2),
+        window_row("eca_halonext26ts stage 3: 16x16, block 8, halo 2, 8 heads x 16", 16, 8, 16, 8, halo=2),
         routed_row("BiFormer-T stage 1: 56x56, 7x7 regions, top-1, 2 heads x 32", 56, 2, 32, 7, 1),
         routed_row("BiFormer-T stage 2: 28x28, 7x7 regions, top-4, 4 heads x 32", 28, 4, 32, 7, 4),
         routed_row("BiFormer-T stage 3: 14x14, 7x7 regions, top-16, 8 heads x 32", 14, 8, 32, 7, 16),

@@ -91,6 +91,7 @@ class VisionAttnBackbone(BaseModule):
                 self.out_norms.load_state_dict(norms)
             state = {k[len(own):]: v for k, v in state.items() if k.startswith(own)}
         else:                                                  # an official release: the family's conversion
+            self._load_official_level_norms(state)
             module = importlib.import_module(model_entrypoint(self.model_name).__module__)
             filter_fn = getattr(module, "checkpoint_filter_fn", None)
             if filter_fn is not None:
@@ -101,6 +102,17 @@ class VisionAttnBackbone(BaseModule):
                                f"missing keys {result.missing_keys[:20]}")
         if result.unexpected_keys:   # the classifier and layers after the last taken level
             LOG.info(f"{self.model_name}: ignored checkpoint keys {result.unexpected_keys[:20]}")
+
+    def _load_official_level_norms(self, state):
+        """Official dense checkpoints (Swin's, BiFormer's mmdet / mmseg backbones) keep one output norm per
+        level as ``norm{i}``; they are this adapter's ``out_norms``."""
+        if self.out_norms is None:
+            return
+        levels = self.model.feature_info.out_indices
+        for norm, level in zip(self.out_norms, levels):
+            own = {k.split(".", 1)[1]: state.pop(k) for k in list(state) if k.startswith(f"norm{level}.")}
+            if own:
+                norm.load_state_dict(own)
 
     def _freeze(self):
         if self.frozen_stages < 0:

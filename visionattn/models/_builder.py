@@ -14,17 +14,24 @@ def build(model_cls, variant, pretrained=False, filter_fn=None, feature_cfg=None
 
 
 def unwrap_checkpoint(checkpoint, keys=("model", "state_dict", "model_ema", "state_dict_ema", "module")):
-    """A bare state dict from the containers official releases use ({"model": ...}, {"state_dict": ...})."""
+    """A bare state dict from the containers official releases use ({"model": ...}, {"state_dict": ...}),
+    without the ``module.`` prefix of checkpoints saved from DataParallel / DDP wrappers."""
     if not isinstance(checkpoint, dict):
         raise TypeError(f"a checkpoint must be a dict of tensors (or wrap one), got {type(checkpoint).__name__}")
     for key in keys:
         inner = checkpoint.get(key)
         if isinstance(inner, dict) and inner and all(isinstance(v, torch.Tensor) for v in inner.values()):
-            return inner
+            return _strip_module(inner)
     tensors = {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
     if not tensors:
         raise ValueError(f"the checkpoint holds no tensors (top-level keys: {sorted(checkpoint)[:10]})")
-    return tensors
+    return _strip_module(tensors)
+
+
+def _strip_module(state):
+    if all(k.startswith("module.") for k in state):
+        return {k[len("module."):]: v for k, v in state.items()}
+    return state
 
 
 def check_image(x, in_chans, min_size, name):

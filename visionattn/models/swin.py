@@ -79,8 +79,12 @@ class SwinTransformer(nn.Module):
                  depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24), window_size=7, mlp_ratio=4.0, qkv_bias=True,
                  drop_rate=0.0, proj_drop_rate=0.0, drop_path_rate=0.1, norm_layer=nn.LayerNorm, **kwargs):
         super().__init__()
-        if kwargs.get("attn_drop_rate", 0.0):
+        if kwargs.pop("attn_drop_rate", 0.0):
             raise ValueError("attention dropout is not supported by the window-attention op (attn_drop_rate=0)")
+        if kwargs:   # timm's other options (head_dim, always_partition, ...) would silently change nothing
+            raise TypeError(f"va_swin does not support {sorted(kwargs)}; it takes img_size, patch_size, in_chans, "
+                            "num_classes, global_pool, embed_dim, depths, num_heads, window_size, mlp_ratio, "
+                            "qkv_bias, drop_rate, proj_drop_rate, drop_path_rate, norm_layer")
         self.num_classes, self.global_pool, self.in_chans = num_classes, global_pool, in_chans
         self.output_fmt = "NHWC"
         self.num_layers = len(depths)

@@ -1,4 +1,4 @@
-# The dense demo (`make demo-dense`): Mask R-CNN with a small Swin (va_swin, 1.7 M backbone parameters, from
+# The dense demo (`make demo-dense`): Mask R-CNN with a small Swin (va_swin, 1.4 M backbone parameters, from
 # scratch) on the embedded digit scenes, trained on one CPU. No paper number: it shows the full mmdet path
 # (training, COCO bbox / segm evaluation, checkpoints, resume) working with no download.
 _base_ = [
