@@ -19,7 +19,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile tools/build_mmcv.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(TORCH_SPEC)
-	$(if $(NEEDS_MMCV),$(BIN)/python -m pip install "setuptools>=77,<82" wheel && $(BIN)/python tools/build_mmcv.py)
+	if [ -n "$(NEEDS_MMCV)" ]; then \
+	    $(BIN)/python -m pip install "setuptools>=77,<82" wheel && $(BIN)/python tools/build_mmcv.py; fi
 	$(BIN)/python -m pip install -e ".[$(EXTRAS)]"
 	touch $@
 
