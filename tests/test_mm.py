@@ -126,10 +126,20 @@ def on_digit_scenes(cfg, scenes, work_dir, iters=2):
     return _no_download(cfg)
 
 
-def _first(family, task, prefix):
+SIZE_ORDER = ["micro", "t", "tiny", "s", "small", "m", "b", "base", "l", "large"]
+
+
+def _size_rank(model_name):
+    """Official size words in a variant name (biformer_t < biformer_s, va_swin_tiny_... < va_swin_base_...)."""
+    ranks = [SIZE_ORDER.index(t) for t in model_name.split("_") if t in SIZE_ORDER]
+    return ranks[0] if ranks else len(SIZE_ORDER)
+
+
+def _smallest(family, task, prefix):
+    """The family's config of this kind with the smallest backbone (quickest to train)."""
     hits = [p for p in CONFIGS if p.parent.name == family and _task(p) == task and p.name.startswith(prefix)]
     assert hits, f"no {task} config for {family} starting with {prefix!r}"
-    return hits[0]
+    return min(hits, key=lambda p: (_size_rank(Config.fromfile(str(p)).model.backbone.model_name), p.name))
 
 
 FAMILIES = ["biformer", "agent", "litv2", "transnext", "shvit", "swin", "halonet", "convit"]
@@ -140,7 +150,7 @@ def test_family_trains_and_evaluates_on_digit_scenes(family, scenes, tmp_path):
     from mmengine.runner import Runner
     results = {}
     for task, prefix in (("detection", "mask-rcnn"), ("segmentation", "")):
-        cfg = on_digit_scenes(Config.fromfile(str(_first(family, task, prefix))), scenes, tmp_path / task)
+        cfg = on_digit_scenes(Config.fromfile(str(_smallest(family, task, prefix))), scenes, tmp_path / task)
         runner = Runner.from_cfg(cfg)
         runner.train()
         results[task] = runner.val_loop.run()
