@@ -51,3 +51,14 @@ def test_flops_count_deformable_convolution():
     x, w, off = torch.randn(1, 4, 8, 8), torch.randn(6, 4, 3, 3), torch.zeros(1, 18, 8, 8)
     flops = bench.count_flops(lambda x: torchvision.ops.deform_conv2d(x, off, w, padding=1), x)
     assert flops == 2 * 6 * 8 * 8 * 4 * 3 * 3
+
+
+def test_cpu_suite_covers_every_family_and_times_timm_twins():
+    families = {"swin", "agent", "litv2", "shvit", "convit", "biformer", "transnext", "halonet"}
+    suite = bench.SUITES["cpu"]
+    assert {f for name in suite for f in families if name.removeprefix("va_").startswith(f)} == families
+    rows = bench.bench_models(["va_shvit_s1"], size=64, batch=2, reps=1, backends=("reference", "torch"),
+                              memory=False, twins=suite)
+    assert [(r["model"], r["backend"]) for r in rows] == [
+        ("va_shvit_s1", "reference"), ("va_shvit_s1", "torch"), ("shvit_s1", "timm")]
+    assert all(r["img_per_s"] > 0 and r["latency_ms"] > 0 and r["gemm_ratio"] > 0 for r in rows)

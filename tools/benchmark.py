@@ -4,6 +4,7 @@
     python tools/benchmark.py --ops                         # ops at realistic backbone shapes
     python tools/benchmark.py --ops --backward --select swin
     python tools/benchmark.py --models biformer_t va_swin_tiny_patch4_window7_224 --size 224 --batch 8
+    python tools/benchmark.py --suite cpu --batch 8 --reps 5  # one per family, and timm's twin where it has one
     ... --json out.json --markdown out.md                   # machine-readable and table outputs
 
 Figures: median over round-robin repetitions (configurations alternate, so they share the machine's
@@ -26,10 +27,13 @@ def main(argv=None):
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--ops", action="store_true", help="benchmark the attention ops")
     what.add_argument("--models", nargs="+", metavar="NAME", help="registered timm / visionattn model names")
+    what.add_argument("--suite", choices=sorted(bench.SUITES),
+                      help="cpu: one variant per family, beside timm's implementation where timm has it")
     p.add_argument("--backends", nargs="+", default=["reference", "torch"],
                    choices=["reference", "torch", "triton"], help="backends to compare (default: reference torch)")
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--size", type=int, default=224, help="input size for --models")
+    p.add_argument("--size", type=int, default=None, help="input size for --models / --suite (default: each "
+                   "model's pretrained input size)")
     p.add_argument("--reps", type=int, default=None, help="timed repetitions per configuration")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--backward", action="store_true", help="--ops: time forward + backward")
@@ -50,8 +54,10 @@ def main(argv=None):
                                backward=args.backward, memory=not args.no_memory, select=args.select)
         columns = OP_COLUMNS
     else:
-        rows = bench.bench_models(args.models, size=args.size, batch=args.batch, reps=args.reps or 5,
-                                  backends=args.backends, memory=not args.no_memory)
+        twins = bench.SUITES[args.suite] if args.suite else {}
+        rows = bench.bench_models(args.models or list(twins), size=args.size, batch=args.batch,
+                                  reps=args.reps or 5, backends=args.backends, memory=not args.no_memory,
+                                  twins=twins)
         columns = MODEL_COLUMNS
     info = bench.machine()
     table = bench.markdown(rows, [c for c in columns if any(c in r for r in rows)])

@@ -213,33 +213,51 @@ def create(name, **kwargs):
     return timm.create_model(name, **kwargs).eval()
 
 
-def bench_models(names, size=224, batch=8, reps=5, backends=("reference", "torch"), memory=True):
+# `--suite cpu`: one variant per family, with timm's own implementation beside ours where timm has the family
+SUITES = {
+    "cpu": {"va_swin_tiny_patch4_window7_224": "swin_tiny_patch4_window7_224", "agent_swin_t": None,
+            "litv2_s": None, "va_shvit_s1": "shvit_s1", "va_convit_tiny": "convit_tiny", "biformer_t": None,
+            "transnext_micro": None, "va_halonet26t": "halonet26t"},
+}
+
+
+def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torch"), memory=True, twins=None):
+    """Throughput at `batch`, latency at batch 1, FLOPs, peak memory and the ratio to the same run's GEMM
+    rate, for each backend; `twins` maps a model to timm's implementation of it, timed in the same
+    round robin as backend "timm" (same weights). `size` None: each model's default input size."""
     rows = []
     gemm = gemm_gflops()
+    twins = twins or {}
     for name in names:
         torch.manual_seed(0)
         model = create(name)
         params = sum(p.numel() for p in model.parameters())
-        x1, xb = torch.randn(1, 3, size, size), torch.randn(batch, 3, size, size)
+        s = size or model.pretrained_cfg["input_size"][-1]
+        x1, xb = torch.randn(1, 3, s, s), torch.randn(batch, 3, s, s)
         with torch.no_grad():
             flops = count_flops(model, x1)
+        models = {b: model for b in backends}
+        if twins.get(name):
+            models["timm"] = create(twins[name])
+            models["timm"].load_state_dict(model.state_dict())   # same weights (the va_ model loads timm's)
 
         def call(backend, x):
             def run():
-                with ops.use_backend(backend), torch.no_grad():
-                    model(x)
+                with ops.use_backend("torch" if backend == "timm" else backend), torch.no_grad():
+                    models[backend](x)
             return run
 
-        thr = time_round_robin({b: call(b, xb) for b in backends}, reps)
-        lat = time_round_robin({b: call(b, x1) for b in backends}, reps)
-        for b in backends:
+        thr = time_round_robin({b: call(b, xb) for b in models}, reps)
+        lat = time_round_robin({b: call(b, x1) for b in models}, reps)
+        for b in models:
             img_s = batch / median(thr[b])
-            row = {"model": name, "backend": b, "size": size, "batch": batch, "params_m": params / 1e6,
-                   "gflops": flops / 1e9, "img_per_s": img_s, "latency_ms": median(lat[b]) * 1e3,
-                   "gemm_gflop_per_s": gemm, "gemm_ratio": flops * img_s / (gemm * 1e9)}
+            row = {"model": twins[name] if b == "timm" else name, "backend": b, "size": s, "batch": batch,
+                   "params_m": params / 1e6, "gflops": flops / 1e9, "img_per_s": img_s,
+                   "latency_ms": median(lat[b]) * 1e3, "gemm_gflop_per_s": gemm,
+                   "gemm_ratio": flops * img_s / (gemm * 1e9)}
             if memory:
-                row["peak_mb"] = probe_memory({"kind": "model", "model": name, "size": size, "batch": batch,
-                                               "backend": b})
+                row["peak_mb"] = probe_memory({"kind": "model", "model": row["model"], "size": s,
+                                               "batch": batch, "backend": "torch" if b == "timm" else b})
             rows.append(row)
     return rows
 
