@@ -35,7 +35,7 @@ optim_wrapper = dict(
         'aw_bias': dict(decay_mult=0.0),
         'ha_bias': dict(decay_mult=0.0),
         'wa_bias': dict(decay_mult=0.0)}))
-# multi-scale training of the official 1x config (DETR / Sparse R-CNN augmentation, as Swin's)
+# multi-scale training of the Swin-Transformer-Object-Detection 1x configs (DETR / Sparse R-CNN augmentation)
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
