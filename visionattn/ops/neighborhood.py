@@ -25,6 +25,7 @@ learnable-token term there).
 import functools
 
 import torch
+import torch.nn.functional as F
 
 from ._backend import resolve_backend
 from ._checks import check_bias, check_maps, check_same, compute_dtype, default_scale, pair
@@ -89,6 +90,18 @@ class NeighborhoodTable:
         h, w = self.size
         v = self.valid_y[:, None, :, None] & self.valid_x[None, :, None, :]
         return v.reshape(h, w, self.num_slots)
+
+    def padding(self):
+        """(rows, cols) of zeros around the map that put every centred window slot inside it."""
+        return tuple(d * (k // 2) for k, d in zip(self.kernel, self.dilation))
+
+    def shifts(self):
+        """Yield (slot, rows, cols): the slices of the zero-padded map that hold each query's key for that
+        slot (border="mask": j = i + d * (t - r) is row / col i + d * t of the padded map)."""
+        (h, w), (kh, kw), (dh, dw) = self.size, self.kernel, self.dilation
+        for t in range(kh * kw):
+            ty, tx = divmod(t, kw)
+            yield t, slice(dh * ty, dh * ty + h), slice(dw * tx, dw * tx + w)
 
     def gather_bias(self, bias):
         """(heads, 2kh-1, 2kw-1) table -> (H, W, heads, kh * kw) per-query, per-slot bias."""
@@ -269,22 +282,96 @@ def _aggregate_reference(weights, v, table):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# torch: one slot at a time, so no kh * kw copies of the keys are made or saved for backward
+# torch: one slot at a time, so no kh * kw copies of the keys are made or saved for backward. With
+# border="mask" a slot is a shifted view of the zero-padded map (no gather at all): keys outside the map read
+# the padding, so only the scores need the -inf mask, and backward contributions to them land in the padding,
+# which is cropped. Clamped windows (border="clamp") move at the borders, so each slot gathers its keys.
 
 def _scores_torch(q, k, table, bias, scale):
-    scores = _NeighborhoodScores.apply(q, k, table, scale)
+    fn = _ShiftedScores if table.border == "mask" else _NeighborhoodScores
+    scores = fn.apply(q, k, table, scale)
     if bias is not None:
         scores = scores + table.gather_bias(bias).to(scores.dtype)
     return scores
 
 
 def _aggregate_torch(weights, v, table):
-    return _NeighborhoodAggregate.apply(weights, v, table)
+    fn = _ShiftedAggregate if table.border == "mask" else _NeighborhoodAggregate
+    return fn.apply(weights, v, table)
+
+
+def _pad_map(x, table):
+    py, px = table.padding()
+    return F.pad(x, (0, 0, 0, 0, px, px, py, py))
+
+
+def _crop_map(x, table):
+    (py, px), (h, w) = table.padding(), table.size
+    return x[:, py:py + h, px:px + w]
+
+
+class _ShiftedScores(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, q, k, table, scale):
+        b, h, w, n, _ = q.shape
+        kp = _pad_map(k, table)
+        scores = q.new_empty(b, h, w, n, table.num_slots)
+        for t, rows, cols in table.shifts():
+            scores[..., t] = torch.linalg.vecdot(q, kp[:, rows, cols])
+        if scale != 1.0:
+            scores.mul_(scale)
+        if table.masked:
+            scores.masked_fill_(~table.valid()[:, :, None, :], float("-inf"))
+        ctx.save_for_backward(q, kp)
+        ctx.table, ctx.scale = table, scale
+        return scores
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, kp = ctx.saved_tensors
+        table = ctx.table
+        grad = grad * ctx.scale
+        dq = torch.zeros_like(q) if ctx.needs_input_grad[0] else None
+        dkp = torch.zeros_like(kp) if ctx.needs_input_grad[1] else None
+        for t, rows, cols in table.shifts():
+            g = grad[..., t, None]
+            if dq is not None:
+                dq.addcmul_(g, kp[:, rows, cols])
+            if dkp is not None:
+                dkp[:, rows, cols].addcmul_(g, q)
+        return dq, None if dkp is None else _crop_map(dkp, table), None, None
+
+
+class _ShiftedAggregate(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, weights, v, table):
+        b, h, w, n, _ = v.shape
+        vp = _pad_map(v, table)
+        if table.masked:   # masked keys add nothing whatever their weight (inf included)
+            weights = weights.masked_fill(~table.valid()[:, :, None, :], 0.0)
+        out = v.new_zeros(b, h, w, n, v.shape[-1])
+        for t, rows, cols in table.shifts():
+            out.addcmul_(weights[..., t, None], vp[:, rows, cols])
+        ctx.save_for_backward(weights, vp)
+        ctx.table = table
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        weights, vp = ctx.saved_tensors
+        table = ctx.table
+        dw = torch.empty_like(weights) if ctx.needs_input_grad[0] else None
+        dvp = torch.zeros_like(vp) if ctx.needs_input_grad[1] else None
+        for t, rows, cols in table.shifts():
+            if dw is not None:
+                dw[..., t] = torch.linalg.vecdot(grad, vp[:, rows, cols])
+            if dvp is not None:
+                dvp[:, rows, cols].addcmul_(weights[..., t, None], grad)
+        return dw, None if dvp is None else _crop_map(dvp, table), None
 
 
 def _slot(x, rows, cols):
     return x[:, rows[:, None], cols[None, :]]
-
 
 def _scatter_slot(target, rows, cols, value):
     """target[:, rows, cols] += value, adding up repeated keys (clamped windows share keys at borders)."""
