@@ -113,20 +113,37 @@ GATHER_MAX_KEYS = 256
 
 
 def _routed_torch(q, k, v, index, grid, scale, gather_max_keys=None):
-    qr, kr, vr = _partition(q, grid), _partition(k, grid), _partition(v, grid)   # (B, R, heads, L, D)
-    b, regions, n, lq, dqk = qr.shape
-    lk, dv, topk = kr.shape[3], vr.shape[-1], index.shape[-1]
+    b, dqk, dv, topk = q.shape[0], q.shape[-1], v.shape[-1], index.shape[-1]
+    regions, n = grid[0] * grid[1], q.shape[3]
+    lq, lk = q.shape[1] * q.shape[2] // regions, k.shape[1] * k.shape[2] // regions
     limit = GATHER_MAX_KEYS if gather_max_keys is None else gather_max_keys
+    glob = (index + regions * torch.arange(b, device=index.device)[:, None, None]).reshape(b * regions, topk)
     if q.device.type == "cpu" and topk * lk > limit and dqk == dv:  # torch's CPU flash kernel: equal head dims
-        glob = (index + regions * torch.arange(b, device=index.device)[:, None, None]).reshape(b * regions, topk)
-        out = _RoutedFlashCPU.apply(qr.reshape(b * regions, n, lq, dqk), kr.reshape(b * regions, n, lk, dqk),
-                                    vr.reshape(b * regions, n, lk, dv), glob, scale)
-        out = out.view(b, regions, n, lq, dv)
-    else:
-        ks, vs = _gather_regions(kr, index), _gather_regions(vr, index)   # (B, R, heads, topk * Lk, D)
-        out = F.scaled_dot_product_attention(qr.reshape(b * regions, n, lq, dqk), ks.flatten(0, 1), vs.flatten(0, 1),
+        qr, kr, vr = (_partition(x, grid).reshape(b * regions, n, -1, x.shape[-1]) for x in (q, k, v))
+        out = _RoutedFlashCPU.apply(qr, kr, vr, glob, scale).view(b, regions, n, lq, dv)
+    elif topk == 1:  # one routed region: its (heads, L, D) block is already the layout SDPA prefers
+        qr, kr, vr = (_partition(x, grid).reshape(b * regions, n, -1, x.shape[-1]) for x in (q, k, v))
+        sel = glob.view(-1)
+        out = F.scaled_dot_product_attention(qr, kr.index_select(0, sel), vr.index_select(0, sel),
                                              scale=scale).view(b, regions, n, lq, dv)
+    else:
+        # token-major regions (B * R, L, heads * D): the topk routed regions' tokens, gathered with one
+        # index_select, are already side by side, so keys and values are copied once
+        qr, kr, vr = (_partition_tokens(x, grid) for x in (q, k, v))
+        sel = glob.view(-1)
+        ks = kr.index_select(0, sel).view(b * regions, topk * lk, n, dqk).transpose(1, 2)
+        vs = vr.index_select(0, sel).view(b * regions, topk * lk, n, dv).transpose(1, 2)
+        out = F.scaled_dot_product_attention(qr.view(b * regions, lq, n, dqk).transpose(1, 2), ks, vs, scale=scale)
+        out = out.transpose(1, 2).reshape(b, regions, lq, n, dv).transpose(2, 3)
     return _merge(out, grid, tuple(q.shape[1:3]))
+
+
+def _partition_tokens(x, grid):
+    """(B, H, W, heads, D) -> (B * R, L, heads * D), regions row-major, tokens row-major inside."""
+    b, h, w, n, d = x.shape
+    sh, sw = grid
+    x = x.reshape(b, sh, h // sh, sw, w // sw, n * d).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(b * sh * sw, (h // sh) * (w // sw), n * d)
 
 
 _flash_fwd = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
