@@ -34,20 +34,28 @@ def random_case(seed, small=False):
     return (q, k, v), index, dict(num_regions=(sh, sw), scale=rng.choice([None, 0.2]))
 
 
-@pytest.mark.parametrize("path", ["auto", "gather", "flash"])
+def force_path(path, monkeypatch):
+    """Force one of the torch backend's three strategies (gathered copies, flash per region, dense masked)."""
+    if path == "auto":
+        return
+    monkeypatch.setattr(routed_mod, "GATHER_MAX_KEYS", 10 ** 9 if path == "gather" else 0)
+    monkeypatch.setattr(routed_mod, "DENSE_MAX_KEYS", 10 ** 9 if path == "dense" else 0)
+    monkeypatch.setattr(routed_mod, "DENSE_MIN_SHARE", 0.0)
+
+
+@pytest.mark.parametrize("path", ["auto", "gather", "flash", "dense"])
 @pytest.mark.parametrize("seed", range(30))
 def test_torch_matches_reference(seed, path, monkeypatch):
-    if path != "auto":  # force each of the torch backend's two strategies
-        monkeypatch.setattr(routed_mod, "GATHER_MAX_KEYS", 10 ** 9 if path == "gather" else 0)
+    force_path(path, monkeypatch)
     (q, k, v), index, kw = random_case(seed)
     assert_close_backends(lambda q, k, v, backend: routed_attention(q, k, v, index, backend=backend, **kw),
                           [q, k, v])
 
 
-@pytest.mark.parametrize("path", ["gather", "flash"])
+@pytest.mark.parametrize("path", ["gather", "flash", "dense"])
 @pytest.mark.parametrize("seed", range(6))
 def test_gradcheck_float64(seed, path, monkeypatch):
-    monkeypatch.setattr(routed_mod, "GATHER_MAX_KEYS", 10 ** 9 if path == "gather" else 0)
+    force_path(path, monkeypatch)
     (q, k, v), index, kw = random_case(seed, small=True)
     args = [t.double().requires_grad_() for t in (q, k, v)]
     for backend in ("reference", "torch"):
@@ -85,6 +93,18 @@ def test_matches_region_loops(seed):
     for backend in ("reference", "torch"):
         out = routed_attention(q, k, v, index, backend=backend, **kw)
         torch.testing.assert_close(out.double(), expected, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("path", ["gather", "flash", "dense"])
+def test_a_region_routed_twice_counts_twice(path, monkeypatch):
+    """The semantics concatenate the routed regions' keys, so a repeated region id enters the softmax twice."""
+    force_path(path, monkeypatch)
+    q, k, v = (torch.randn(2, 4, 4, 2, 8) for _ in range(3))
+    index = torch.tensor([[0, 0, 1], [2, 3, 3], [1, 1, 1], [0, 2, 2]]).expand(2, 4, 3)
+    ref = routed_attention(q, k, v, index, 2, backend="reference")
+    torch.testing.assert_close(routed_attention(q, k, v, index, 2, backend="torch"), ref, atol=1e-5, rtol=1e-4)
+    distinct = torch.tensor([[0, 2, 1], [2, 3, 0], [1, 0, 2], [0, 2, 3]]).expand(2, 4, 3)
+    assert not torch.allclose(ref, routed_attention(q, k, v, distinct, 2, backend="reference"))
 
 
 def test_biformer_stage_shapes():
