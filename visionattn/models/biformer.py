@@ -338,6 +338,7 @@ class BiFormer(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         _builder.check_image(x, self.in_chans, MIN_INPUT_SIZE, type(self).__name__)
+        x = _builder.conv_layout(x)
         for downsample, stage in zip(self.downsample_layers, self.stages):
             x = stage(downsample(x))
         return self.norm(x)
@@ -369,6 +370,7 @@ class BiFormer(nn.Module):
         if output_fmt != "NCHW":
             raise ValueError(f"BiFormer.forward_intermediates: output_fmt must be 'NCHW', got {output_fmt!r}")
         _builder.check_image(x, self.in_chans, MIN_INPUT_SIZE, type(self).__name__)
+        x = _builder.conv_layout(x)
         intermediates = []
         take_indices, max_index = feature_take_indices(len(self.stages), indices)
         num_stages = len(self.stages)

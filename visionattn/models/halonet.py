@@ -37,7 +37,7 @@ from timm.models.byoanet import model_cfgs as _timm_byoa_cfgs
 from timm.models.byobnet import ByoBlockCfg, ByoModelCfg, ByobNet
 
 from visionattn import ops
-from ._builder import build, check_image, unwrap_checkpoint
+from ._builder import build, check_image, conv_layout, unwrap_checkpoint
 
 __all__ = ["HaloAttn", "HaloNet", "checkpoint_filter_fn"]
 
@@ -186,11 +186,11 @@ class HaloNet(ByobNet):
 
     def forward_features(self, x):
         self._check(x)
-        return super().forward_features(x)
+        return super().forward_features(conv_layout(x))
 
     def forward_intermediates(self, x, *args, **kwargs):
         self._check(x)
-        return super().forward_intermediates(x, *args, **kwargs)
+        return super().forward_intermediates(conv_layout(x), *args, **kwargs)
 
 
 def _has_layer(cfg: ByoModelCfg, layer: str) -> bool:

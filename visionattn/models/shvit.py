@@ -32,7 +32,7 @@ from timm.models import generate_default_cfgs, register_model
 # _builder.feature_take_indices imports it from timm.layers, where timm 1.0.31 does not have it
 from timm.models._features import feature_take_indices
 
-from visionattn.models._builder import build, check_image, unwrap_checkpoint
+from visionattn.models._builder import build, check_image, conv_layout, unwrap_checkpoint
 from visionattn.ops import current_backend
 
 __all__ = ["SHViT", "checkpoint_filter_fn"]
@@ -321,7 +321,7 @@ class SHViT(nn.Module):
         check_image(x, self.in_chans, MIN_SIZE, type(self).__name__)
         take_indices, max_index = feature_take_indices(len(self.stages), indices)
         intermediates = []
-        x = self.patch_embed(x)
+        x = self.patch_embed(conv_layout(x))
         stages = self.stages if torch.jit.is_scripting() or not stop_early else self.stages[:max_index + 1]
         for i, stage in enumerate(stages):
             x = stage(x)
@@ -344,7 +344,7 @@ class SHViT(nn.Module):
 
     def forward_features(self, x):
         check_image(x, self.in_chans, MIN_SIZE, type(self).__name__)
-        x = self.patch_embed(x)
+        x = self.patch_embed(conv_layout(x))
         return self.stages(x)
 
     def forward_head(self, x, pre_logits: bool = False):
