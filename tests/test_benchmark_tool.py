@@ -62,3 +62,26 @@ def test_cpu_suite_covers_every_family_and_times_timm_twins():
     assert [(r["model"], r["backend"]) for r in rows] == [
         ("va_shvit_s1", "reference"), ("va_shvit_s1", "torch"), ("shvit_s1", "timm")]
     assert all(r["img_per_s"] > 0 and r["latency_ms"] > 0 and r["gemm_ratio"] > 0 for r in rows)
+
+
+def test_another_implementation_is_timed_and_probed_beside_ours(tmp_path):
+    """--compare FILE: the file's build(name) is benchmarked as backend "official" in the same round robin,
+    forward_features through the file's own hook, memory probed in a fresh process that loads the file."""
+    plugin = tmp_path / "other.py"
+    plugin.write_text(
+        "import timm\n"
+        "CALLS = []\n"
+        "def build(name):\n"
+        "    if name != 'va_shvit_s1':\n"
+        "        raise KeyError(name)\n"
+        "    return timm.create_model('shvit_s1')\n"
+        "def forward_features(model, x):\n"
+        "    return model.forward_features(x)\n")
+    rows = bench.bench_models(["va_shvit_s1", "va_convit_tiny"], size=64, batch=2, reps=1, backends=("torch",),
+                              memory=True, plugin=str(plugin), features=True)
+    assert [(r["model"], r["backend"]) for r in rows] == [
+        ("va_shvit_s1", "torch"), ("va_shvit_s1", "official"), ("va_convit_tiny", "torch")]
+    assert all(r["img_per_s"] > 0 and r["peak_mb"] >= 0 for r in rows)
+    proc = subprocess.run([sys.executable, str(ROOT / "tools/benchmark.py"), "--models", "va_shvit_s1",
+                           "--compare", str(tmp_path / "missing.py"), "--no-memory"], capture_output=True, text=True)
+    assert proc.returncode != 0 and "no such Python file" in proc.stderr

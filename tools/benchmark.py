@@ -5,6 +5,8 @@
     python tools/benchmark.py --ops --backward --select swin
     python tools/benchmark.py --models biformer_t va_swin_tiny_patch4_window7_224 --size 224 --batch 8
     python tools/benchmark.py --suite cpu --batch 8 --reps 5  # one per family, and timm's twin where it has one
+    python tools/benchmark.py --suite cpu --compare other.py    # + another implementation, as backend "official"
+    python tools/benchmark.py --models biformer_t --size 1344 --batch 1 --reps 1 --features  # memory at 1344
     ... --json out.json --markdown out.md                   # machine-readable and table outputs
 
 Figures: median over round-robin repetitions (configurations alternate, so they share the machine's
@@ -39,6 +41,10 @@ def main(argv=None):
     p.add_argument("--backward", action="store_true", help="--ops: time forward + backward")
     p.add_argument("--select", nargs="+", help="--ops: only cases whose name contains one of these")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
+    p.add_argument("--features", action="store_true", help="--models / --suite: time forward_features (no head)")
+    p.add_argument("--compare", metavar="FILE.py", help="--models / --suite: a Python file defining build(name) "
+                   "-> nn.Module (and optionally forward_features(model, x)) for another implementation of the "
+                   "same variants, e.g. a local checkout of the official code; timed as backend 'official'")
     p.add_argument("--json", help="write rows and machine info here")
     p.add_argument("--markdown", help="write the table here")
     args = p.parse_args(argv)
@@ -57,7 +63,7 @@ def main(argv=None):
         twins = bench.SUITES[args.suite] if args.suite else {}
         rows = bench.bench_models(args.models or list(twins), size=args.size, batch=args.batch,
                                   reps=args.reps or 5, backends=args.backends, memory=not args.no_memory,
-                                  twins=twins)
+                                  twins=twins, plugin=args.compare, features=args.features)
         columns = MODEL_COLUMNS
     info = bench.machine()
     table = bench.markdown(rows, [c for c in columns if any(c in r for r in rows)])

@@ -221,43 +221,77 @@ SUITES = {
 }
 
 
-def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torch"), memory=True, twins=None):
+def load_plugin(path):
+    """A Python file with ``build(name) -> nn.Module`` (raising KeyError for names it does not have) and,
+    optionally, ``forward_features(model, x)``: another implementation of our variants (e.g. a local checkout
+    of an official repository), timed and probed beside ours as backend "official". Nothing of it is
+    imported unless asked for."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("visionattn_bench_plugin", path)
+    if spec is None or not os.path.isfile(path):
+        raise SystemExit(f"--compare: no such Python file {path!r}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "build", None)):
+        raise SystemExit(f"--compare: {path} must define build(name) -> torch.nn.Module")
+    return module
+
+
+def _features_fn(model, plugin=None):
+    if plugin is not None and hasattr(plugin, "forward_features"):
+        return lambda x: plugin.forward_features(model, x)
+    return model.forward_features
+
+
+def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torch"), memory=True, twins=None,
+                 plugin=None, features=False):
     """Throughput at `batch`, latency at batch 1, FLOPs, peak memory and the ratio to the same run's GEMM
     rate, for each backend; `twins` maps a model to timm's implementation of it, timed in the same
-    round robin as backend "timm" (same weights). `size` None: each model's default input size."""
+    round robin as backend "timm" (same weights); `plugin` (a path, see load_plugin) adds backend
+    "official". `size` None: each model's default input size. `features`: forward_features only."""
     rows = []
     gemm = gemm_gflops()
     twins = twins or {}
+    external = load_plugin(plugin) if plugin else None
     for name in names:
         torch.manual_seed(0)
         model = create(name)
         params = sum(p.numel() for p in model.parameters())
         s = size or model.pretrained_cfg["input_size"][-1]
         x1, xb = torch.randn(1, 3, s, s), torch.randn(batch, 3, s, s)
-        with torch.no_grad():
-            flops = count_flops(model, x1)
-        models = {b: model for b in backends}
+        run_of = {b: (model.forward_features if features else model) for b in backends}
         if twins.get(name):
-            models["timm"] = create(twins[name])
-            models["timm"].load_state_dict(model.state_dict())   # same weights (the va_ model loads timm's)
+            twin = create(twins[name])
+            twin.load_state_dict(model.state_dict())   # same weights (the va_ model loads timm's)
+            run_of["timm"] = twin.forward_features if features else twin
+        if external is not None:
+            try:
+                other = external.build(name).eval()
+            except KeyError:
+                other = None
+            if other is not None:
+                run_of["official"] = _features_fn(other, external) if features else other
+        with torch.no_grad():
+            flops = count_flops(run_of[backends[0]], x1)
 
         def call(backend, x):
             def run():
-                with ops.use_backend("torch" if backend == "timm" else backend), torch.no_grad():
-                    models[backend](x)
+                with ops.use_backend(backend if backend in ops.BACKENDS else "torch"), torch.no_grad():
+                    run_of[backend](x)
             return run
 
-        thr = time_round_robin({b: call(b, xb) for b in models}, reps)
-        lat = time_round_robin({b: call(b, x1) for b in models}, reps)
-        for b in models:
+        thr = time_round_robin({b: call(b, xb) for b in run_of}, reps)
+        lat = time_round_robin({b: call(b, x1) for b in run_of}, reps)
+        for b in run_of:
             img_s = batch / median(thr[b])
             row = {"model": twins[name] if b == "timm" else name, "backend": b, "size": s, "batch": batch,
                    "params_m": params / 1e6, "gflops": flops / 1e9, "img_per_s": img_s,
                    "latency_ms": median(lat[b]) * 1e3, "gemm_gflop_per_s": gemm,
                    "gemm_ratio": flops * img_s / (gemm * 1e9)}
             if memory:
-                row["peak_mb"] = probe_memory({"kind": "model", "model": row["model"], "size": s,
-                                               "batch": batch, "backend": "torch" if b == "timm" else b})
+                row["peak_mb"] = probe_memory({"kind": "model", "model": row["model"], "size": s, "batch": batch,
+                                               "backend": b, "features": features,
+                                               "plugin": plugin if b == "official" else None})
             rows.append(row)
     return rows
 
@@ -289,12 +323,15 @@ def _probe(spec):
         fn, tensors = build(spec["batch"])
         run = _op_call(fn, tensors, spec["backend"], spec["backward"])
     else:
-        model = create(spec["model"])
+        plugin = load_plugin(spec["plugin"]) if spec.get("plugin") else None
+        model = plugin.build(spec["model"]).eval() if plugin else create(spec["model"])
+        fn = _features_fn(model, plugin) if spec.get("features") else model
         x = torch.randn(spec["batch"], 3, spec["size"], spec["size"])
+        backend = spec["backend"] if spec["backend"] in ops.BACKENDS else "torch"
 
         def run():
-            with ops.use_backend(spec["backend"]), torch.no_grad():
-                model(x)
+            with ops.use_backend(backend), torch.no_grad():
+                fn(x)
     run()
     reset_peak_rss()
     before = _status_mb("VmRSS")
