@@ -85,3 +85,24 @@ def test_another_implementation_is_timed_and_probed_beside_ours(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "tools/benchmark.py"), "--models", "va_shvit_s1",
                            "--compare", str(tmp_path / "missing.py"), "--no-memory"], capture_output=True, text=True)
     assert proc.returncode != 0 and "no such Python file" in proc.stderr
+
+
+def test_model_card_section_is_written_and_replaced(tmp_path):
+    """tools/model_card_bench.py puts each family's rows in its card before the citation, and a later run
+    replaces that section instead of adding another."""
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    (cards / "shvit.md").write_text("# SHViT\n\ntext\n\n## Citation\n\ncite\n")
+    row = {"model": "va_shvit_s1", "backend": "torch", "img_per_s": 123.4, "gemm_ratio": 0.5}
+    payload = {"machine": bench.machine(), "columns": ["model", "backend", "img_per_s", "gemm_ratio"],
+               "command": "python tools/benchmark.py --suite cpu", "rows": [row, dict(row, model="shvit_s1", img_per_s=50.0,
+                                                                                      backend="timm")]}
+    for img_s in (123.4, 99.0):
+        payload["rows"][0]["img_per_s"] = img_s
+        (tmp_path / "b.json").write_text(json.dumps(payload))
+        subprocess.run([sys.executable, str(ROOT / "tools/model_card_bench.py"), str(tmp_path / "b.json"),
+                        "--cards", str(cards)], check=True, capture_output=True, text=True)
+    text = (cards / "shvit.md").read_text()
+    assert text.count("## CPU speed") == 1 and text.index("## CPU speed") < text.index("## Citation")
+    assert "| va_shvit_s1 | torch | 99 |" in text and "| shvit_s1 | timm |" in text and "123" not in text
+    assert "python tools/benchmark.py --suite cpu" in text

@@ -72,7 +72,9 @@ def main(argv=None):
     print(header)
     print(table)
     if args.json:
-        bench.write_json_atomic(args.json, {"machine": info, "rows": rows})
+        bench.write_json_atomic(args.json, {"machine": info, "rows": rows, "columns": columns,
+                                            "command": "python tools/benchmark.py " + " ".join(
+                                                argv if argv is not None else sys.argv[1:])})
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(header + "\n\n" + table + "\n")
