@@ -10,14 +10,19 @@ custom_imports = dict(imports=['visionattn.mm'], allow_failed_imports=False)
 crop_size = (128, 128)
 norm_cfg = dict(type='BN', requires_grad=True)   # one process on CPU: no SyncBN
 channels = [32, 64, 128, 256]
+# background is ~94% of the pixels: unweighted, the from-scratch model settles on "all background"
+# (mIoU 8.5 = background IoU / 11 after 1200 iterations); weighted 0.1 it learns the digits
+class_weight = [0.1] + [1.0] * 10
 model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained=None,
     backbone=dict(_delete_=True, type='VisionAttnBackbone', model_name='va_swin_tiny_patch4_window7_224',
                   model_kwargs=dict(embed_dim=32, depths=(1, 1, 2, 1), num_heads=(1, 2, 4, 8), window_size=4),
                   drop_path_rate=0.0, out_norm='LN'),
-    decode_head=dict(in_channels=channels, channels=64, num_classes=11, norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=channels[2], channels=32, num_classes=11, norm_cfg=norm_cfg))
+    decode_head=dict(in_channels=channels, channels=64, num_classes=11, norm_cfg=norm_cfg,
+                     loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=class_weight)),
+    auxiliary_head=dict(in_channels=channels[2], channels=32, num_classes=11, norm_cfg=norm_cfg,
+                        loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4, class_weight=class_weight)))
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=1200, val_interval=400)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
