@@ -46,7 +46,7 @@ __all__ = ["TransNeXt"]
 
 
 # ----------------------------------------------------------------------------------------------------------
-# geometry of one stage, built for the actual map size (cached per size, outside any compiled graph)
+# geometry of one stage, built for the actual map size (cached per size in eager mode)
 
 class StageGeometry(NamedTuple):
     pool_size: Tuple[int, int]      # pooled key map (pool_h, pool_w); the map itself in full-attention stages
@@ -56,18 +56,32 @@ class StageGeometry(NamedTuple):
     seq_scale: torch.Tensor         # (H, W, 1, 1) or (): log(number of keys each query sees)
 
 
-@functools.lru_cache(maxsize=64)
 def _axis_offsets(query_len, key_len, pretrain_len):
-    """Distinct query-key offsets along one axis and each pair's place among them. Keys sit at the centres of
-    the adaptive-average-pooling bins; offsets are measured in units of (pretrain_len - 1) / 8."""
-    axis_q = torch.arange(query_len, dtype=torch.float32)
-    axis_k = F.adaptive_avg_pool1d(axis_q[None], key_len)[0]
-    rel = (axis_q[:, None] - axis_k[None, :]) / (pretrain_len - 1) * 8
-    values, index = torch.unique(rel.reshape(-1), return_inverse=True)
-    return values, index.reshape(query_len, key_len)
+    """Distinct query-key offsets along one axis (sorted) and each pair's place among them. Keys sit at the
+    centres of the adaptive-average-pooling bins; offsets are measured in units of (pretrain_len - 1) / 8.
+    Derived from the lengths alone (no torch.unique, whose output size depends on values), so torch.compile
+    and torch.export trace it with static shapes."""
+    n, m = query_len, key_len
+    # pooling bin j covers [floor(j n / m), ceil((j + 1) n / m)); twice its centre is an integer
+    centre2 = [(j * n) // m + -(-(j + 1) * n // m) - 1 for j in range(m)]
+    # twice the offsets, 2 i - centre2[j]: for the centres of one parity they fill one step-2 range without
+    # holes (each centre's range spans 2 (n - 1), and all centres lie within [0, 2 (n - 1)])
+    ranges = []
+    for parity in (0, 1):
+        same = [c for c in centre2 if c % 2 == parity]
+        if same:
+            ranges.append(torch.arange(-max(same), 2 * (n - 1) - min(same) + 1, 2))
+    distinct2 = torch.cat(ranges).sort().values
+    # place of each pair's offset among the distinct ones, read from a table over the whole offset range
+    lo = -max(centre2)
+    place = torch.zeros(2 * (n - 1) - min(centre2) - lo + 1, dtype=torch.int64)
+    place[distinct2 - lo] = torch.arange(distinct2.numel())
+    index = place[2 * torch.arange(n)[:, None] - torch.tensor(centre2)[None, :] - lo]
+    # the same float32 arithmetic as on the pooled coordinates themselves (they are exact half-integers)
+    values = distinct2.to(torch.float32) / 2 / (pretrain_len - 1) * 8
+    return values, index
 
 
-@functools.lru_cache(maxsize=128)
 def _geometry(size, pool_size, pretrain_size, window, device):
     (h, w), (ph, pw) = size, pool_size
     vh, index_h = _axis_offsets(h, ph, pretrain_size[0])
@@ -91,11 +105,17 @@ def _geometry(size, pool_size, pretrain_size, window, device):
     return StageGeometry((ph, pw), coords.to(device), index_h.to(device), index_w.to(device), seq_scale.to(device))
 
 
-@torch.compiler.disable
+_cached_geometry = functools.lru_cache(maxsize=128)(_geometry)
+
+
 def stage_geometry(size, pool_size, pretrain_size, window, device):
-    """The stage's geometry for a map of ``size``: built once per size on the CPU (eagerly, also under
-    torch.compile), then cached on ``device``."""
-    return _geometry(tuple(size), tuple(pool_size), tuple(pretrain_size), window, device)
+    """The stage's geometry for a map of ``size``. Eagerly: built once per size on the CPU, then cached on
+    ``device``. Under torch.compile / torch.export: traced into the graph from the static sizes (constants
+    there; a cache filled while tracing would hold fake tensors)."""
+    args = (tuple(size), tuple(pool_size), tuple(pretrain_size), window, device)
+    if torch.compiler.is_compiling():
+        return _geometry(*args)
+    return _cached_geometry(*args)
 
 
 def continuous_position_bias(fc1, act, fc2, geometry, num_heads):
