@@ -240,6 +240,12 @@ class DeformConv2dPack(nn.Module):
 
     def forward(self, x):
         offset = self.conv_offset(x)
+        if x.device.type == "cpu" and x.dtype in (torch.float16, torch.bfloat16):
+            # torchvision's CPU kernel has no half types (e.g. under bf16 autocast): compute in fp32 and return
+            # the input's dtype, as torchvision's own CUDA autocast wrapper does
+            out = deform_conv2d(x.float(), offset.float(), self.weight.float(), self.bias.float(),
+                                stride=self.stride, padding=self.padding)
+            return out.to(x.dtype)
         return deform_conv2d(x, offset, self.weight, self.bias, stride=self.stride, padding=self.padding)
 
 
