@@ -145,8 +145,11 @@ class HaloAttn(nn.Module):
         b, _, h, w = x.shape
         bs, ds, n = self.block_size, self.block_size_ds, self.num_heads
         nh, nw = -(-h // bs), -(-w // bs)                       # block grid of the (padded) key map
-        q = self.q(x)                                           # (B, heads * Dqk, Hq, Wq)
-        kv = self.kv(x)                                         # (B, heads * (Dqk + Dv), H, W)
+        # q and kv in NCHW memory before the head split: from channels-last maps (conv_layout) the whole-model
+        # torch.compile graph (aot_eager, torch 2.14) gave wrong attention outputs (each block compiled alone,
+        # and eager, are right); tests/test_export.py
+        q = self.q(x).contiguous()                              # (B, heads * Dqk, Hq, Wq)
+        kv = self.kv(x).contiguous()                            # (B, heads * (Dqk + Dv), H, W)
         hq, wq = q.shape[-2:]
         q = F.pad(q, (0, nw * ds - wq, 0, nh * ds - hq))
         kv = F.pad(kv, (0, nw * bs - w, 0, nh * bs - h))
