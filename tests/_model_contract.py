@@ -160,17 +160,20 @@ def check_bad_inputs(name, min_size):
         model(torch.randn(3, *size))
 
 
-def check_compile(name, size=None, backend="aot_eager", **kwargs):
+def check_compile(name, size=None, backend="aot_eager", model=None, x=None, fullgraph=False, **kwargs):
     """torch.compile of the whole model: dynamo captures it and AOTAutograd traces it (aot_eager, the part
     our code decides); inductor's C++ codegen of the same graphs is exercised on the ops
     (tests/test_ops_compile.py) and on one full model in the slow tests, as compiling every family with it
-    would take most of the CI budget."""
-    model = timm.create_model(name, **kwargs).eval()
-    x = torch.randn(1, *(size or _input_size(model)))
+    would take most of the CI budget. `model` / `x`: an already built eval model and its input (else built
+    from `name`, `size` and `kwargs`); `fullgraph`: a graph break raises. Returns the max abs difference to
+    eager."""
+    model = model if model is not None else timm.create_model(name, **kwargs).eval()
+    x = x if x is not None else torch.randn(1, *(size or _input_size(model)))
     with torch.no_grad():
         ref = model(x)
-        out = torch.compile(model, backend=backend)(x)
+        out = torch.compile(model, backend=backend, fullgraph=fullgraph)(x)
     torch.testing.assert_close(out, ref, atol=1e-4 * max(1.0, ref.abs().max().item()), rtol=1e-4)
+    return (out - ref).abs().max().item()
 
 
 def check_backends_agree(name, size=None, backends=("reference", "torch")):
