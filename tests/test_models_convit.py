@@ -12,6 +12,7 @@ from _model_contract import (
     check_backends_agree, check_bad_inputs, check_compile, check_default_cfg_and_heads, check_features,
     check_forward_backward, check_grad_checkpointing, check_parity, check_spec_keys, official_zero_state_dict,
 )
+import visionattn.models.convit as convit_mod
 from visionattn.models.convit import GPSA, ConVit, checkpoint_filter_fn, relative_positions
 from visionattn.ops import use_backend
 
@@ -185,9 +186,11 @@ def test_relative_positions():
 
 
 @pytest.mark.parametrize("grid", [(14, 14), (5, 9)])
-def test_gpsa_sdpa_matches_explicit_mixture(grid):
+def test_gpsa_sdpa_matches_explicit_mixture(grid, monkeypatch):
     """(1 - g) SDPA(q, k, v) + g softmax(pos) v equals the official mixed, renormalised matrix times v,
-    forward and gradients (every parameter and the input)."""
+    forward and gradients (every parameter and the input). The SDPA form serves maps above
+    EXPLICIT_MAX_TOKENS tokens; forced here on small grids."""
+    monkeypatch.setattr(convit_mod, "EXPLICIT_MAX_TOKENS", 0)
     torch.manual_seed(0)
     attn = GPSA(48, num_heads=4)
     with torch.no_grad():

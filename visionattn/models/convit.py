@@ -89,6 +89,9 @@ class PatchEmbed(nn.Module):
         return x.flatten(2).transpose(1, 2), grid
 
 
+EXPLICIT_MAX_TOKENS = 1024
+
+
 class GPSA(nn.Module):
     """Gated positional self-attention (see the module docstring for how it runs)."""
 
@@ -133,7 +136,10 @@ class GPSA(nn.Module):
         v = self.v(x).reshape(b, n, h, c // h).transpose(1, 2)
         pos = self.positional_attention(grid).unsqueeze(0)
         gate = torch.sigmoid(self.gating_param).view(1, h, 1, 1)
-        if _use_reference() or (self.training and self.attn_drop.p > 0):
+        # one mixed attention matrix: up to EXPLICIT_MAX_TOKENS this is faster on CPU than SDPA + a second
+        # (N, N) product for the positional part (tools/benchmark.py --suite cpu: ConViT-Ti 36 vs 29 img/s);
+        # beyond, SDPA avoids a (B, heads, N, N) content matrix per layer
+        if _use_reference() or n <= EXPLICIT_MAX_TOKENS or (self.training and self.attn_drop.p > 0):
             content = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
             attn = (1.0 - gate) * content + gate * pos
             attn = attn / attn.sum(dim=-1, keepdim=True)
