@@ -58,13 +58,13 @@ def test_onnx_matches_eager(name, tmp_path):
     model, x, ref = _model_and_input(name)
     path = tmp_path / f"{name}.onnx"
     # The default (dynamo / torch.export) exporter at a fixed size (opset 20 here). Not the TorchScript one
-    # (dynamo=False, opset 17): it fails on 4 of the 10 variants in ops the dynamo exporter decomposes --
-    # adaptive_avg_pool2d of a traced-shape input and _upsample_bicubic2d_aa (Agent), torchvision's
-    # deform_conv2d (LITv2), an internal unordered_map::at error (TransNeXt). SDPA is traced in its math form: traced
-    # with the CPU flash kernel, its output has other strides than the decomposition the exporter re-traces
-    # it with, and a later view (e.g. the heads merged back) fails (pytorch/pytorch#136543, #141107); the
-    # ONNX graph holds the same attention op either way. optimize=False: onnxscript's graph optimizer takes
-    # most of the export time and is not needed to run the model.
+    # (dynamo=False, opset 17): it exports only BiFormer, SHViT and Swin -- adaptive_avg_pool2d of a
+    # traced-shape input (Agent-Swin / PVT), _upsample_bicubic2d_aa (Agent-DeiT, ConViT), torchvision's
+    # deform_conv2d (LITv2), unordered_map::at (TransNeXt), and the process dies of SIGFPE (HaloNet).
+    # SDPA is traced in its math form: traced with the CPU flash kernel, its output has other strides than
+    # the decomposition the exporter re-traces it with, and a later view (e.g. the heads merged back)
+    # fails (pytorch/pytorch#136543, #141107); the ONNX graph holds the same attention op either way.
+    # optimize=False: onnxscript's graph optimizer takes most of the export time, not needed to run it.
     with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
         torch.onnx.export(model, (x,), path, optimize=False, verbose=False)
     options = onnxruntime.SessionOptions()
