@@ -106,3 +106,21 @@ def test_model_card_section_is_written_and_replaced(tmp_path):
     assert text.count("## CPU speed") == 1 and text.index("## CPU speed") < text.index("## Citation")
     assert "| va_shvit_s1 | torch | 99 |" in text and "| shvit_s1 | timm |" in text and "123" not in text
     assert "python tools/benchmark.py --suite cpu" in text
+
+
+def test_profile_breakdown_attributes_time_to_kinds_of_work():
+    """--profile: shares of self CPU time sum to 1, and a GEMM-only function is all GEMM, a copy-only one
+    all layout copies."""
+    a, b = torch.randn(256, 256), torch.randn(256, 256)
+    shares, top = bench.profile_breakdown(lambda: torch.mm(a, b))
+    assert abs(sum(shares.values()) - 1) < 1e-6 and shares["gemm"] > 0.99 and top[0].startswith("mm ")
+    x = torch.randn(64, 64, 64)
+    shares, _ = bench.profile_breakdown(lambda: torch.roll(x, 3, dims=1).contiguous())
+    assert shares["layout copies"] > 0.9
+    assert bench.profile_kind("aten::scaled_dot_product_attention") == "attention"
+    assert bench.profile_kind("torchvision::deform_conv2d") == "convolution"
+    assert bench.profile_kind("aten::no_such_op") == "other"
+    rows = bench.bench_models(["va_convit_tiny"], size=64, batch=2, reps=1, backends=("torch",), memory=False,
+                              profile=True)
+    assert abs(sum(v for k, v in rows[0].items() if k.startswith("share_")) - 1) < 1e-6
+    assert rows[0]["share_gemm"] > 0.1 and rows[0]["top_ops"]

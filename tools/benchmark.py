@@ -7,6 +7,7 @@
     python tools/benchmark.py --suite cpu --batch 8 --reps 5  # one per family, and timm's twin where it has one
     python tools/benchmark.py --suite cpu --compare other.py    # + another implementation, as backend "official"
     python tools/benchmark.py --models biformer_t --size 1344 --batch 1 --reps 1 --features  # memory at 1344
+    python tools/benchmark.py --suite cpu --profile            # + where each model's time goes, by kind of op
     ... --json out.json --markdown out.md                   # machine-readable and table outputs
 
 Figures: median over round-robin repetitions (configurations alternate, so they share the machine's
@@ -45,6 +46,8 @@ def main(argv=None):
     p.add_argument("--compare", metavar="FILE.py", help="--models / --suite: a Python file defining build(name) "
                    "-> nn.Module (and optionally forward_features(model, x)) for another implementation of the "
                    "same variants, e.g. a local checkout of the official code; timed as backend 'official'")
+    p.add_argument("--profile", action="store_true", help="--models / --suite: also profile one batch per row "
+                   "(torch.profiler self CPU time by kind of op: GEMM, convolution, attention, layout copies, ...)")
     p.add_argument("--json", help="write rows and machine info here")
     p.add_argument("--markdown", help="write the table here")
     args = p.parse_args(argv)
@@ -63,10 +66,17 @@ def main(argv=None):
         twins = bench.SUITES[args.suite] if args.suite else {}
         rows = bench.bench_models(args.models or list(twins), size=args.size, batch=args.batch,
                                   reps=args.reps or 5, backends=args.backends, memory=not args.no_memory,
-                                  twins=twins, plugin=args.compare, features=args.features)
+                                  twins=twins, plugin=args.compare, features=args.features, profile=args.profile)
         columns = MODEL_COLUMNS
     info = bench.machine()
     table = bench.markdown(rows, [c for c in columns if any(c in r for r in rows)])
+    if args.profile and not args.ops:
+        shares = [c for c in rows[0] if c.startswith("share_")]
+        profile_rows = [{"model": r["model"], "backend": r["backend"], "top_ops": r["top_ops"],
+                         **{c.removeprefix("share_"): f"{r[c]:.0%}" for c in shares}} for r in rows]
+        table += ("\n\nShare of one batch's self CPU time (torch.profiler, aten ops) by kind of work:\n\n"
+                  + bench.markdown(profile_rows, ["model", "backend"] + [c.removeprefix("share_") for c in shares]
+                                   + ["top_ops"]))
     header = (f"{info['cpu']}, {info['threads']} threads, torch {info['torch']}, {info['date']}; "
               f"command: python tools/benchmark.py {' '.join(argv if argv is not None else sys.argv[1:])}")
     print(header)

@@ -7,6 +7,9 @@
   the repetitions is reported, so a figure is always compared with figures from the same run.
 - Peak memory: each configuration runs again in a fresh process; after a warm-up call, the figure is
   how far the process's peak resident set rose during one more call (CPU has no allocator statistics).
+- Profile (``--profile``): where one batch's time goes, ``torch.profiler`` self CPU time of the aten ops
+  summed into kinds of work (GEMM, convolution, attention, layout copies, ...), so a speed figure comes
+  with the reason for it.
 """
 import datetime
 import json
@@ -243,12 +246,61 @@ def _features_fn(model, plugin=None):
     return model.forward_features
 
 
+# aten op (name without "aten::") -> kind of work, for the profile breakdown
+PROFILE_KINDS = (
+    ("gemm", ("addmm", "mm", "bmm", "baddbmm", "addbmm", "matmul", "linear", "_mkldnn_linear")),
+    ("attention", ("_scaled_dot_product_", "scaled_dot_product_attention", "_softmax", "softmax")),
+    ("convolution", ("convolution", "_convolution", "mkldnn_convolution", "conv", "deform_conv2d",
+                     "_nnpack_spatial_convolution", "_slow_conv2d_forward", "thnn_conv2d")),
+    ("layout copies", ("copy_", "clone", "contiguous", "cat", "stack", "roll", "index_select", "gather",
+                       "index", "constant_pad_nd", "pad", "unfold", "im2col", "repeat", "flip",
+                       "_unsafe_view", "reshape", "as_strided")),
+    ("normalization", ("layer_norm", "native_layer_norm", "batch_norm", "native_batch_norm",
+                       "_batch_norm_impl_index", "_native_batch_norm_legit_no_training", "group_norm",
+                       "native_group_norm")),
+    ("activation", ("gelu", "relu", "relu_", "silu", "silu_", "hardswish", "hardswish_", "sigmoid",
+                    "hardsigmoid", "tanh", "elu")),
+    ("pooling / reductions", ("avg_pool2d", "adaptive_avg_pool2d", "_adaptive_avg_pool2d", "max_pool2d",
+                              "max_pool2d_with_indices", "upsample_bilinear2d", "upsample_nearest2d",
+                              "grid_sampler_2d", "mean", "sum")),
+    ("elementwise", ("add", "add_", "mul", "mul_", "div", "div_", "sub", "addcmul_", "addcmul", "where",
+                     "masked_fill", "masked_fill_", "fill_", "zero_", "exp", "sqrt", "rsqrt", "pow", "neg",
+                     "clamp", "abs", "log", "sign")),
+)
+
+
+def profile_kind(op_name):
+    name = op_name.split("::", 1)[-1]
+    for kind, names in PROFILE_KINDS:
+        if name in names:
+            return kind
+    return "other"
+
+
+def profile_breakdown(run, top=4):
+    """One call of run() under torch.profiler (after a warm-up call): {kind: share of self CPU time} over
+    PROFILE_KINDS + "other", and the `top` aten ops by self time as "op share" strings."""
+    from torch.profiler import ProfilerActivity, profile
+    run()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        run()
+    events = [e for e in prof.key_averages() if e.key.startswith("aten::") or e.key.startswith("torchvision::")]
+    total = sum(e.self_cpu_time_total for e in events) or 1.0
+    shares = {kind: 0.0 for kind, _ in PROFILE_KINDS}
+    shares["other"] = 0.0
+    for e in events:
+        shares[profile_kind(e.key)] += e.self_cpu_time_total / total
+    ranked = sorted(events, key=lambda e: -e.self_cpu_time_total)[:top]
+    return shares, [f"{e.key.split('::', 1)[-1]} {e.self_cpu_time_total / total:.0%}" for e in ranked]
+
+
 def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torch"), memory=True, twins=None,
-                 plugin=None, features=False):
+                 plugin=None, features=False, profile=False):
     """Throughput at `batch`, latency at batch 1, FLOPs, peak memory and the ratio to the same run's GEMM
     rate, for each backend; `twins` maps a model to timm's implementation of it, timed in the same
     round robin as backend "timm" (same weights); `plugin` (a path, see load_plugin) adds backend
-    "official". `size` None: each model's default input size. `features`: forward_features only."""
+    "official". `size` None: each model's default input size. `features`: forward_features only.
+    `profile`: each row also gets the share of its batch's time per kind of work (profile_breakdown)."""
     rows = []
     gemm = gemm_gflops()
     twins = twins or {}
@@ -292,6 +344,9 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
                 row["peak_mb"] = probe_memory({"kind": "model", "model": row["model"], "size": s, "batch": batch,
                                                "backend": b, "features": features,
                                                "plugin": plugin if b == "official" else None})
+            if profile:
+                shares, top_ops = profile_breakdown(call(b, xb))
+                row.update({f"share_{kind}": v for kind, v in shares.items()}, top_ops=", ".join(top_ops))
             rows.append(row)
     return rows
 
