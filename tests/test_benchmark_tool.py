@@ -113,7 +113,7 @@ def test_profile_breakdown_attributes_time_to_kinds_of_work():
     all layout copies."""
     a, b = torch.randn(256, 256), torch.randn(256, 256)
     shares, top = bench.profile_breakdown(lambda: torch.mm(a, b))
-    assert abs(sum(shares.values()) - 1) < 1e-6 and shares["gemm"] > 0.99 and top[0].startswith("mm ")
+    assert abs(sum(shares.values()) - 1) < 1e-6 and shares["gemm"] > 0.95 and top[0].startswith("mm ")
     x = torch.randn(64, 64, 64)
     shares, _ = bench.profile_breakdown(lambda: torch.roll(x, 3, dims=1).contiguous())
     assert shares["layout copies"] > 0.9
@@ -124,3 +124,16 @@ def test_profile_breakdown_attributes_time_to_kinds_of_work():
                               profile=True)
     assert abs(sum(v for k, v in rows[0].items() if k.startswith("share_")) - 1) < 1e-6
     assert rows[0]["share_gemm"] > 0.1 and rows[0]["top_ops"]
+
+
+def test_compile_backend_is_timed_and_computes_the_eager_outputs():
+    """backend "compile" (inductor with frozen weights): a row beside the eager ones (batch 1, so one
+    compilation serves throughput and latency), and compiled outputs equal to eager ones."""
+    rows = bench.bench_models(["va_shvit_s1"], size=64, batch=1, reps=1, backends=("torch", "compile"),
+                              memory=False, profile=True)
+    assert [r["backend"] for r in rows] == ["torch", "compile"]
+    assert rows[1]["img_per_s"] > 0 and rows[1]["gflops"] == rows[0]["gflops"] and "top_ops" not in rows[1]
+    block = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.GELU(), torch.nn.LayerNorm(32)).eval()
+    x = torch.randn(4, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(bench.compile_for_inference(block)(x), block(x))

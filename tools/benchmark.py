@@ -33,7 +33,9 @@ def main(argv=None):
     what.add_argument("--suite", choices=sorted(bench.SUITES),
                       help="cpu: one variant per family, beside timm's implementation where timm has it")
     p.add_argument("--backends", nargs="+", default=["reference", "torch"],
-                   choices=["reference", "torch", "triton"], help="backends to compare (default: reference torch)")
+                   choices=["reference", "torch", "triton", "compile"],
+                   help="backends to compare (default: reference torch); compile: the torch backend under "
+                   "torch.compile (inductor, frozen weights), --models / --suite only")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--size", type=int, default=None, help="input size for --models / --suite (default: each "
                    "model's pretrained input size)")
@@ -58,6 +60,8 @@ def main(argv=None):
     if "triton" in args.backends and not torch.cuda.is_available():
         p.error("backend 'triton' needs a CUDA GPU for timing (TRITON_INTERPRET is for correctness, not speed)")
 
+    if args.ops and "compile" in args.backends:
+        p.error("backend 'compile' is for --models / --suite (the ops run eagerly)")
     if args.ops:
         rows = bench.bench_ops(batch=args.batch, reps=args.reps or 10, backends=args.backends,
                                backward=args.backward, memory=not args.no_memory, select=args.select)
@@ -71,9 +75,9 @@ def main(argv=None):
     info = bench.machine()
     table = bench.markdown(rows, [c for c in columns if any(c in r for r in rows)])
     if args.profile and not args.ops:
-        shares = [c for c in rows[0] if c.startswith("share_")]
+        shares = [c for c in next((r for r in rows if "top_ops" in r), {}) if c.startswith("share_")]
         profile_rows = [{"model": r["model"], "backend": r["backend"], "top_ops": r["top_ops"],
-                         **{c.removeprefix("share_"): f"{r[c]:.0%}" for c in shares}} for r in rows]
+                         **{c.removeprefix("share_"): f"{r[c]:.0%}" for c in shares}} for r in rows if "top_ops" in r]
         table += ("\n\nShare of one batch's self CPU time (torch.profiler, aten ops) by kind of work:\n\n"
                   + bench.markdown(profile_rows, ["model", "backend"] + [c.removeprefix("share_") for c in shares]
                                    + ["top_ops"]))

@@ -294,13 +294,23 @@ def profile_breakdown(run, top=4):
     return shares, [f"{e.key.split('::', 1)[-1]} {e.self_cpu_time_total / total:.0%}" for e in ranked]
 
 
+def compile_for_inference(fn):
+    """Backend "compile": fn under torch.compile (inductor, static shapes, weights frozen as constants so
+    inductor can prepack them for oneDNN and fold them), attention ops on the torch backend; what a CPU
+    inference user would deploy. Compiles on the first call of each input shape (the warm-up)."""
+    import torch._inductor.config as inductor_config
+    inductor_config.freezing = True   # only read by inductor, for graphs compiled under no_grad
+    return torch.compile(fn, dynamic=False)
+
+
 def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torch"), memory=True, twins=None,
                  plugin=None, features=False, profile=False):
     """Throughput at `batch`, latency at batch 1, FLOPs, peak memory and the ratio to the same run's GEMM
     rate, for each backend; `twins` maps a model to timm's implementation of it, timed in the same
     round robin as backend "timm" (same weights); `plugin` (a path, see load_plugin) adds backend
     "official". `size` None: each model's default input size. `features`: forward_features only.
-    `profile`: each row also gets the share of its batch's time per kind of work (profile_breakdown)."""
+    `profile`: each row also gets the share of its batch's time per kind of work (profile_breakdown);
+    backend "compile" (compile_for_inference) is timed but not profiled."""
     rows = []
     gemm = gemm_gflops()
     twins = twins or {}
@@ -311,7 +321,8 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
         params = sum(p.numel() for p in model.parameters())
         s = size or model.pretrained_cfg["input_size"][-1]
         x1, xb = torch.randn(1, 3, s, s), torch.randn(batch, 3, s, s)
-        run_of = {b: (model.forward_features if features else model) for b in backends}
+        eager = model.forward_features if features else model
+        run_of = {b: compile_for_inference(eager) if b == "compile" else eager for b in backends}
         if twins.get(name):
             twin = create(twins[name])
             twin.load_state_dict(model.state_dict())   # same weights (the va_ model loads timm's)
@@ -324,7 +335,7 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
             if other is not None:
                 run_of["official"] = _features_fn(other, external) if features else other
         with torch.no_grad():
-            flops = count_flops(run_of[backends[0]], x1)
+            flops = count_flops(eager, x1)
 
         def call(backend, x):
             def run():
@@ -344,7 +355,7 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
                 row["peak_mb"] = probe_memory({"kind": "model", "model": row["model"], "size": s, "batch": batch,
                                                "backend": b, "features": features,
                                                "plugin": plugin if b == "official" else None})
-            if profile:
+            if profile and b != "compile":   # inductor's fused kernels are not aten ops: nothing to attribute
                 shares, top_ops = profile_breakdown(call(b, xb))
                 row.update({f"share_{kind}": v for kind, v in shares.items()}, top_ops=", ".join(top_ops))
             rows.append(row)
@@ -381,6 +392,8 @@ def _probe(spec):
         plugin = load_plugin(spec["plugin"]) if spec.get("plugin") else None
         model = plugin.build(spec["model"]).eval() if plugin else create(spec["model"])
         fn = _features_fn(model, plugin) if spec.get("features") else model
+        if spec["backend"] == "compile":
+            fn = compile_for_inference(fn)
         x = torch.randn(spec["batch"], 3, spec["size"], spec["size"])
         backend = spec["backend"] if spec["backend"] in ops.BACKENDS else "torch"
 
