@@ -12,7 +12,9 @@ model = dict(
     data_preprocessor=dict(pad_size_divisor=32),
     backbone=dict(_delete_=True, type='VisionAttnBackbone', model_name='va_swin_tiny_patch4_window7_224',
                   model_kwargs=dict(embed_dim=32, depths=(1, 1, 2, 1), num_heads=(1, 2, 4, 8), window_size=4),
-                  drop_path_rate=0.0, out_norm='LN'),
+                  # BN, not LN, on the levels: from scratch, per-pixel LN levels left the RoI heads at chance
+                  # (mask loss 0.67, bbox mAP 0.1 after 12 epochs; ResNet-18 in their place: 31.5 after 4)
+                  drop_path_rate=0.0, out_norm='BN'),
     neck=dict(in_channels=channels, out_channels=64),
     rpn_head=dict(in_channels=64, feat_channels=64,
                   anchor_generator=dict(scales=[4], ratios=[1.0], strides=[4, 8, 16, 32, 64])),
@@ -25,7 +27,7 @@ model = dict(
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=4)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-4, weight_decay=0.05),
                      clip_grad=dict(max_norm=10.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
