@@ -118,12 +118,16 @@ def test_profile_breakdown_attributes_time_to_kinds_of_work():
     shares, _ = bench.profile_breakdown(lambda: torch.roll(x, 3, dims=1).contiguous())
     assert shares["layout copies"] > 0.9
     assert bench.profile_kind("aten::scaled_dot_product_attention") == "attention"
+    assert bench.profile_kind("aten::_scaled_dot_product_flash_attention_for_cpu") == "attention"
     assert bench.profile_kind("torchvision::deform_conv2d") == "convolution"
     assert bench.profile_kind("aten::no_such_op") == "other"
     rows = bench.bench_models(["va_convit_tiny"], size=64, batch=2, reps=1, backends=("torch",), memory=False,
                               profile=True)
     assert abs(sum(v for k, v in rows[0].items() if k.startswith("share_")) - 1) < 1e-6
     assert rows[0]["share_gemm"] > 0.1 and rows[0]["top_ops"]
+    table = bench.profile_table(rows)
+    assert "| model | backend | gemm | attention |" in table and "| va_convit_tiny | torch |" in table
+    assert bench.profile_table([{"model": "m", "backend": "torch"}]) == ""
 
 
 def test_compile_backend_is_timed_and_computes_the_eager_outputs():

@@ -75,14 +75,7 @@ def main(argv=None):
     info = bench.machine()
     table = bench.markdown(rows, [c for c in columns if any(c in r for r in rows)])
     if args.profile and not args.ops:
-        shares = [c for c in next((r for r in rows if "top_ops" in r), {}) if c.startswith("share_")]
-        profile_rows = [{"model": r["model"], "backend": r["backend"], "top_ops": r["top_ops"],
-                         **{c.removeprefix("share_"): f"{r[c]:.0%}" for c in shares}} for r in rows if "top_ops" in r]
-        table += ("\n\nShare of one batch's self CPU time (torch.profiler, aten ops) by kind of work:\n\n"
-                  + bench.markdown(profile_rows, ["model", "backend"] + [c.removeprefix("share_") for c in shares]
-                                   + ["top_ops"]))
-    header = (f"{info['cpu']}, {info['threads']} threads, torch {info['torch']}, {info['date']}; "
-              f"command: python tools/benchmark.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+        table += "\n\n" + bench.profile_table(rows)
     print(header)
     print(table)
     if args.json:

@@ -36,7 +36,8 @@ def section(payload, rows):
         START, "## CPU speed", "",
         f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores, {m['threads']} torch threads), torch {m['torch']}, "
         f"fp32, by `{payload['command']}`.", "",
-        bench.markdown(rows, columns), "", NOTE, END])
+        bench.markdown(rows, columns), "", NOTE, *([""] + [bench.profile_table(rows)] if any(
+            "top_ops" in r for r in rows) else []), END])
 
 
 def main(argv=None):

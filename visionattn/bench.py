@@ -249,7 +249,7 @@ def _features_fn(model, plugin=None):
 # aten op (name without "aten::") -> kind of work, for the profile breakdown
 PROFILE_KINDS = (
     ("gemm", ("addmm", "mm", "bmm", "baddbmm", "addbmm", "matmul", "linear", "_mkldnn_linear")),
-    ("attention", ("_scaled_dot_product_", "scaled_dot_product_attention", "_softmax", "softmax")),
+    ("attention", ("_softmax", "softmax")),   # + every scaled_dot_product* op (profile_kind)
     ("convolution", ("convolution", "_convolution", "mkldnn_convolution", "conv", "deform_conv2d",
                      "_nnpack_spatial_convolution", "_slow_conv2d_forward", "thnn_conv2d")),
     ("layout copies", ("copy_", "clone", "contiguous", "cat", "stack", "roll", "index_select", "gather",
@@ -271,6 +271,8 @@ PROFILE_KINDS = (
 
 def profile_kind(op_name):
     name = op_name.split("::", 1)[-1]
+    if name.startswith(("scaled_dot_product", "_scaled_dot_product")):   # SDPA and its per-kernel variants
+        return "attention"
     for kind, names in PROFILE_KINDS:
         if name in names:
             return kind
@@ -371,6 +373,18 @@ def markdown(rows, columns):
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def profile_table(rows):
+    """The --profile shares of the rows that have them, as a markdown table ("" if none)."""
+    rows = [r for r in rows if "top_ops" in r]
+    if not rows:
+        return ""
+    kinds = [c.removeprefix("share_") for c in rows[0] if c.startswith("share_")]
+    table = [{"model": r["model"], "backend": r["backend"], "top_ops": r["top_ops"],
+              **{k: f"{r['share_' + k]:.0%}" for k in kinds}} for r in rows]
+    return ("Share of one batch's self CPU time (torch.profiler, aten ops) by kind of work:\n\n"
+            + markdown(table, ["model", "backend"] + kinds + ["top_ops"]))
 
 
 def write_json_atomic(path, payload):
