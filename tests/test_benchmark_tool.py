@@ -141,3 +141,15 @@ def test_compile_backend_is_timed_and_computes_the_eager_outputs():
     x = torch.randn(4, 16)
     with torch.no_grad():
         torch.testing.assert_close(bench.compile_for_inference(block)(x), block(x))
+
+
+def test_models_benchmark_cli_with_profile(tmp_path):
+    out_json, out_md = tmp_path / "m.json", tmp_path / "m.md"
+    subprocess.run([sys.executable, str(ROOT / "tools/benchmark.py"), "--models", "va_shvit_s1", "--size", "64",
+                    "--batch", "1", "--reps", "1", "--no-memory", "--profile", "--json", str(out_json),
+                    "--markdown", str(out_md)], check=True, capture_output=True, text=True)
+    payload = json.loads(out_json.read_text())
+    assert payload["command"].startswith("python tools/benchmark.py --models va_shvit_s1")
+    assert [r["backend"] for r in payload["rows"]] == ["reference", "torch"]
+    text = out_md.read_text()
+    assert "| model | backend | size |" in text and "| model | backend | gemm |" in text

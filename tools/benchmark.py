@@ -76,12 +76,12 @@ def main(argv=None):
     table = bench.markdown(rows, [c for c in columns if any(c in r for r in rows)])
     if args.profile and not args.ops:
         table += "\n\n" + bench.profile_table(rows)
+    command = "python tools/benchmark.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    header = f"{info['cpu']}, {info['threads']} threads, torch {info['torch']}, {info['date']}; command: {command}"
     print(header)
     print(table)
     if args.json:
-        bench.write_json_atomic(args.json, {"machine": info, "rows": rows, "columns": columns,
-                                            "command": "python tools/benchmark.py " + " ".join(
-                                                argv if argv is not None else sys.argv[1:])})
+        bench.write_json_atomic(args.json, {"machine": info, "rows": rows, "columns": columns, "command": command})
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(header + "\n\n" + table + "\n")
