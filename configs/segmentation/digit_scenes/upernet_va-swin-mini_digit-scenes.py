@@ -11,7 +11,9 @@ crop_size = (128, 128)
 norm_cfg = dict(type='BN', requires_grad=True)   # one process on CPU: no SyncBN
 channels = [32, 64, 128, 256]
 # background is ~94% of the pixels: unweighted, the from-scratch model settles on "all background"
-# (mIoU 8.5 = background IoU / 11 after 1200 iterations); weighted 0.1 it learns the digits
+# (mIoU 8.5 = background IoU / 11 after 1200 iterations); weighted 0.1 it learns the digits: mIoU 35.8,
+# 42.0, 42.3 at 1200, 2400, 3600 iterations (~9 min on 2 CPU cores). LN output norms: BN ones reached 28.3
+# where LN reached 33.3 (1200-iteration schedule)
 class_weight = [0.1] + [1.0] * 10
 model = dict(
     data_preprocessor=dict(size=crop_size),
@@ -23,14 +25,14 @@ model = dict(
                      loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0, class_weight=class_weight)),
     auxiliary_head=dict(in_channels=channels[2], channels=32, num_classes=11, norm_cfg=norm_cfg,
                         loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4, class_weight=class_weight)))
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=1200, val_interval=400)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=3600, val_interval=1200)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01),
                      clip_grad=dict(max_norm=10.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=50, end=1200, by_epoch=False),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=50, end=3600, by_epoch=False),
 ]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-                     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=400, max_keep_ckpts=2))
+                     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1200, max_keep_ckpts=2))
