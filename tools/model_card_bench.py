@@ -32,12 +32,12 @@ def family_of(model):
 def section(payload, rows):
     m = payload["machine"]
     columns = [c for c in payload["columns"] if any(c in r for r in rows)]
+    profile = bench.profile_table(rows)   # "" unless the run had --profile
     return "\n".join([
         START, "## CPU speed", "",
         f"Measured {m['date']} on {m['cpu']} ({m['cores']} cores, {m['threads']} torch threads), torch {m['torch']}, "
         f"fp32, by `{payload['command']}`.", "",
-        bench.markdown(rows, columns), "", NOTE, *([""] + [bench.profile_table(rows)] if any(
-            "top_ops" in r for r in rows) else []), END])
+        bench.markdown(rows, columns), "", NOTE, *(["", profile] if profile else []), END])
 
 
 def main(argv=None):
