@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 # and caches it in $(VISIONATTN_WHEEL_CACHE) (default ~/.cache/visionattn/wheels), then installs the wheel.
 NEEDS_MMCV := $(findstring dense,$(EXTRAS))
 
-.PHONY: install test test-fast demo demo-dense clean
+.PHONY: install test test-fast gpu-check demo demo-dense clean
 
 install: $(STAMP)
 
@@ -33,6 +33,12 @@ test: install
 # unit tests only (no integration / slow markers)
 test-fast: install
 	$(BIN)/python -m pytest $(XDIST) -m "not integration and not slow" $(PYTEST_ARGS)
+
+# On a CUDA machine: the Triton kernel tests on the GPU, every family's backend agreement (fp32 / bf16 / fp16) and
+# the GPU speed suite, report in gpu-check/; without a GPU it says so and dry-runs its plumbing (exit 0).
+# COMPARE=official_models.py adds the official code to the speed suite (tools/benchmark.py --compare).
+gpu-check: install
+	$(BIN)/python tools/gpu_check.py --out gpu-check $(if $(COMPARE),--compare $(COMPARE))
 
 # The main job: train the default config on the embedded digits on this CPU (val top-1 >= 95%).
 demo:

@@ -12,7 +12,7 @@ def run_with_grads(fn, inputs, seed=1):
     """fn(*inputs) and the gradients of a fixed random projection of its output w.r.t. every input."""
     inputs = leaves(*inputs)
     out = fn(*inputs)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator(torch.get_default_device()).manual_seed(seed)
     weight = torch.randn(out.shape, generator=g, dtype=out.dtype)
     (out * weight).sum().backward()
     return out.detach(), [None if t is None else t.grad for t in inputs]

@@ -14,6 +14,11 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1) // _workers))
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
+# `make gpu-check` runs the kernel tests on the GPU: VISIONATTN_TEST_DEVICE=cuda makes every tensor the tests
+# create (and their random generators) live there.
+if os.environ.get("VISIONATTN_TEST_DEVICE"):
+    torch.set_default_device(os.environ["VISIONATTN_TEST_DEVICE"])
+
 
 @pytest.fixture(autouse=True)
 def _seed():

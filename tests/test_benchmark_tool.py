@@ -154,3 +154,13 @@ def test_models_benchmark_cli_with_profile(tmp_path):
     assert [r["backend"] for r in payload["rows"]] == ["reference", "torch"]
     text = out_md.read_text()
     assert "| model | backend | size |" in text and "| model | backend | gemm |" in text
+
+
+def test_gpu_suite_covers_every_architecture_and_says_what_it_needs():
+    suite = bench.SUITES["gpu"]
+    assert {"agent_swin_t", "agent_pvt_t", "agent_deit_t", "agent_cswin_t"} <= set(suite)
+    assert set(bench.SUITES["cpu"]) <= set(suite)
+    if not torch.cuda.is_available():
+        proc = subprocess.run([sys.executable, str(ROOT / "tools/benchmark.py"), "--suite", "gpu"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 2 and "--suite gpu needs a CUDA GPU (or --device cpu" in proc.stderr

@@ -122,6 +122,7 @@ def test_family_specifics(resolved):
     for group in (["biformer_t", "biformer_s", "biformer_b"], ["litv2_s", "litv2_m", "litv2_b"],
                   ["transnext_micro", "transnext_tiny", "transnext_small", "transnext_base"],
                   ["agent_swin_t", "agent_swin_s", "agent_swin_b"], ["agent_deit_t", "agent_deit_s", "agent_deit_b"],
+                  ["agent_cswin_t", "agent_cswin_s", "agent_cswin_b"],
                   ["va_swin_tiny_patch4_window7_224", "va_swin_small_patch4_window7_224",
                    "va_swin_base_patch4_window7_224"]):
         rates = [by_name[n]["model"]["drop_path_rate"] for n in group]
@@ -150,3 +151,31 @@ def test_a_recipe_trains_one_step_on_digits(tmp_path):
     assert record["epoch"] == 0 and math.isfinite(record["train_loss"]) and "ema_val_top1" in record
     saved = json.loads((tmp_path / "config.json").read_text())
     assert saved["model"]["name"] == "biformer_t" and saved["optim"]["lr_scale_batch"] == 512
+
+
+# the variants whose one step takes long (big models): `slow`
+SLOW_RECIPES = {"agent_cswin_b", "agent_cswin_s",
+                "agent_deit_b", "agent_swin_b", "agent_swin_s", "agent_pvt_l", "agent_pvt_m", "biformer_b",
+                "litv2_b", "litv2_m", "transnext_base", "transnext_small", "va_convit_base", "va_halonet_h1",
+                "va_halo2botnet50ts_256", "va_lamhalobotnet50ts_256", "va_halonet50ts",
+                "va_swin_base_patch4_window12_384", "va_swin_base_patch4_window7_224", "va_swin_large_patch4_window12_384",
+                "va_swin_large_patch4_window7_224", "va_swin_small_patch4_window7_224"}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_RECIPES else p
+                                  for p in CONFIG_FILES], ids=lambda p: p.stem)
+def test_every_recipe_trains_one_step(path, tmp_path):
+    """Each shipped recipe's model, optimizer, schedule, EMA and augmentation, as the engine builds them, for one
+    update on the embedded digits at a tiny size (the fixed-size HaloNets at their 256). The fine-tunes start from
+    random weights here (no download)."""
+    from visionattn.train import Trainer
+    cfg = resolve(load_config(str(path)))
+    fixed = timm.models.get_pretrained_cfg(cfg["model"]["name"]).min_input_size == (3, 256, 256)
+    cfg["data"].update(type="digits", img_size=256 if fixed else 64, batch_size=2, val_batch_size=2, num_workers=0,
+                       val_fraction=0.01)
+    cfg["model"]["pretrained"] = False
+    cfg["sched"].update(epochs=1, warmup_epochs=0, cooldown_epochs=0)
+    cfg["train"].update(max_steps_per_epoch=1)
+    (record,) = Trainer(cfg, str(tmp_path)).fit()
+    assert math.isfinite(record["train_loss"]) and record["val_top1"] is not None

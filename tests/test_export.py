@@ -1,6 +1,6 @@
 """Deployment paths of every family (issue 8): dynamo captures the whole model in one graph (no graph break
 anywhere, so none in the attention core); torch.compile, bf16 autocast on CPU and ONNX (run by ONNX Runtime)
-each match the eager fp32 output. One variant per family (Agent: each of its three sub-families) at 64 x 64,
+each match the eager fp32 output. One variant per family (Agent: each of its four sub-families) at 64 x 64,
 random weights."""
 import functools
 
@@ -10,19 +10,21 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import visionattn.models  # noqa: F401  (registers the zoo)
-from _model_contract import check_compile
+from _model_checks import check_compile
 
 SIZE = 64
 # One block a stage where the family takes a depth (CI time: tracing and export cost grows with the blocks);
 # every attention kind of the variant still runs: Swin's stage 1 keeps 2 blocks for the shifted windows (from
 # stage 3 on the 64 x 64 image's maps fit in one window, so nothing shifts), Agent-Swin's last stage is its
-# window stage ("AAAB"), ConViT keeps GPSA and MHSA blocks (it needs >= 4 blocks).
+# window stage ("AAAB"), Agent-CSwin keeps its agent and stripe blocks (stage 3's 4 x 4 map padded to stripes of
+# 7), ConViT keeps GPSA and MHSA blocks (it needs >= 4 blocks).
 VARIANTS = {  # heaviest to trace / export first: pytest-xdist hands out tests in this order, so the cheap ones
     # fill the end and the workers finish together (the file's wall time under `-n 2`)
     "transnext_micro": dict(depths=(1, 1, 1, 1)),
     "agent_swin_t": dict(depths=(1, 1, 1, 1)),
     "biformer_t": dict(depth=(1, 1, 1, 1)),
     "agent_pvt_t": dict(depths=(1, 1, 1, 1)),
+    "agent_cswin_t": dict(depths=(1, 1, 1, 1)),
     "va_halonet26t": dict(),
     "va_swin_tiny_patch4_window7_224": dict(depths=(2, 1, 1, 1)),
     "litv2_s": dict(depths=(1, 1, 1, 1)),

@@ -17,8 +17,9 @@ from visionattn.mm import VisionAttnBackbone
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
+# the released checkpoints' configs (configs/*/<family>/released/) are tested in test_dense_releases.py
 CONFIGS = sorted(p for task in ("detection", "segmentation") for p in (ROOT / "configs" / task).rglob("*.py")
-                 if "_base_" not in p.parts)
+                 if "_base_" not in p.parts and "released" not in p.parts)
 DET_SCENES = ROOT / "configs/detection/_base_/digit_scenes_instance.py"
 SEG_SCENES = ROOT / "configs/segmentation/_base_/digit_scenes_semantic.py"
 DEMO_DET = ROOT / "configs/detection/digit_scenes/mask-rcnn_va-swin-mini_digit-scenes.py"
@@ -88,13 +89,15 @@ def test_config_builds_and_runs_forward(path):
     assert "Table" in header or "No paper number" in header, "config header must cite the paper table"
     cfg = _no_download(Config.fromfile(str(path)))
     model = _build(cfg).eval()
+    # DETR-style detectors pick their num_queries (900) best tokens: the image must have that many
+    h, w = (200, 280) if cfg.model.get("num_queries") else (100, 140)
     with torch.no_grad():
-        out = model.test_step(_fake_batch(_task(path), 100, 140))
+        out = model.test_step(_fake_batch(_task(path), h, w))
     assert len(out) == 1
     if _task(path) == "detection":
         assert out[0].pred_instances.bboxes.shape[-1] == 4
     else:
-        assert out[0].pred_sem_seg.data.shape[-2:] == (100, 140)
+        assert out[0].pred_sem_seg.data.shape[-2:] == (h, w)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -143,10 +146,12 @@ def _size_rank(model_name):
 
 
 def _smallest(family, task, prefix):
-    """The family's config of this kind with the smallest backbone (quickest to train)."""
+    """The family's config of this kind with the smallest backbone (quickest to train; a CNN head before
+    Mask2Former's transformer decoder)."""
     hits = [p for p in CONFIGS if p.parent.name == family and _task(p) == task and p.name.startswith(prefix)]
     assert hits, f"no {task} config for {family} starting with {prefix!r}"
-    return min(hits, key=lambda p: (_size_rank(Config.fromfile(str(p)).model.backbone.model_name), p.name))
+    return min(hits, key=lambda p: (_size_rank(Config.fromfile(str(p)).model.backbone.model_name),
+                                    p.name.startswith("mask2former"), p.name))
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -257,6 +262,24 @@ def test_official_swin_detection_checkpoint_fills_level_norms(tmp_path):
         assert torch.equal(norm.weight, sd[f"norm{i}.weight"]) and torch.equal(norm.bias, sd[f"norm{i}.bias"])
 
 
+def test_classification_release_initialises_a_backbone_with_level_norms(tmp_path):
+    """Before: every config with out_norm failed to start from its ImageNet release (the level norms were loaded
+    strictly from a file that has none). A dense file with some but not all level norms is still refused."""
+    path = tmp_path / "litv2_s.pth"
+    torch.save({"model": official_state_dict("litv2_s")}, path)
+    backbone = VisionAttnBackbone("litv2_s", out_norm=[None, "LN", "LN", "LN"],
+                                  init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    backbone.init_weights()
+    assert torch.equal(backbone.out_norms[1].weight, torch.ones(192))   # left at its initialisation
+    dense = tmp_path / "dense.pth"
+    sd = {f"backbone.{k}": v for k, v in official_state_dict("litv2_s").items() if not k.startswith("head")}
+    sd.update({"backbone.norm2.weight": torch.randn(192), "backbone.norm2.bias": torch.randn(192)})
+    torch.save({"state_dict": sd}, dense)
+    with pytest.raises(RuntimeError, match="Missing key.*1.weight"):
+        VisionAttnBackbone("litv2_s", out_norm=[None, "LN", "LN", "LN"],
+                           init_cfg=dict(type="Pretrained", checkpoint=str(dense))).init_weights()
+
+
 def test_mm_checkpoint_of_the_backbone_loads_back(tmp_path):
     """A detector / segmentor checkpoint (keys under `backbone.`) initialises the backbone alone."""
     a = VisionAttnBackbone("va_shvit_s1", out_norm="LN")
@@ -268,9 +291,32 @@ def test_mm_checkpoint_of_the_backbone_loads_back(tmp_path):
         assert torch.equal(b.state_dict()[k], v), k
 
 
+def test_testing_another_models_checkpoint_is_refused(tmp_path):
+    """Before: tools/test.py exited 0 and reported mAP 0.000 on random weights (mmengine only warned)."""
+    import argparse
+
+    from mmengine.config import Config
+
+    from visionattn.checkpoint import CheckpointError
+    from visionattn.mm.runner import test as mm_test
+    path = tmp_path / "resnet.pth"
+    torch.save({"state_dict": timm.create_model("resnet18").state_dict(), "meta": {}}, path)
+    args = argparse.Namespace(launcher="none", work_dir=str(tmp_path / "work"), checkpoint=str(path), json=None)
+    with pytest.raises(CheckpointError, match=r"mask-rcnn_va-swin-mini.*does not fit the MaskRCNN: .*unexpected \(.*conv1.weight"):
+        mm_test(Config.fromfile(str(DEMO_DET)), args)
+    args.checkpoint = str(tmp_path / "nothing.pth")
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        mm_test(Config.fromfile(str(DEMO_DET)), args)
+
+
 def test_bad_backbone_arguments_raise_clear_errors(tmp_path):
-    with pytest.raises(KeyError, match="unknown model"):
+    with pytest.raises(KeyError, match="unknown model 'biformer_xxl'; did you mean .*'biformer_t'"):
         VisionAttnBackbone("biformer_xxl")
+    with pytest.raises(ValueError, match=r"indices \(4,\) are out of range for 4 feature levels.*\(0 to 3\)"):
+        VisionAttnBackbone("biformer_t", out_indices=(4,))
+    with pytest.raises(FileNotFoundError, match="no weight file at '/nonexistent/init.pth'"):
+        VisionAttnBackbone("biformer_t", init_cfg=dict(type="Pretrained", checkpoint="/nonexistent/init.pth")
+                           ).init_weights()
     with pytest.raises(ValueError, match="Pretrained"):
         VisionAttnBackbone("va_shvit_s1", init_cfg=dict(type="Kaiming"))
     path = tmp_path / "other.pth"

@@ -1,14 +1,13 @@
 """Agent Attention (agent_swin_* / agent_pvt_* / agent_deit_*): the model contract, official checkpoints and
 outputs, dense use at any size."""
-import sys
-
 import pytest
 import timm
 import torch
 
-from _model_contract import (check_backends_agree, check_bad_inputs, check_compile, check_default_cfg_and_heads,
-                             check_features, check_forward_backward, check_grad_checkpointing, check_parity,
-                             check_spec_keys, official_state_dict, spec)
+from _model_checks import (
+    check_backends_agree, check_default_size_features, check_features, check_parity, check_spec_keys,
+    official_state_dict, save_training_checkpoint, spec,
+)
 from visionattn.models import agent
 
 OFFICIAL = {
@@ -49,23 +48,10 @@ def test_official_training_checkpoint_loads_without_yacs(tmp_path, monkeypatch):
     """The official main.py saves {'model', 'optimizer', 'lr_scheduler', 'max_accuracy', 'epoch', 'config'} with a
     yacs CfgNode as config: it loads (weights_only, no yacs needed) through pretrained=True, from the release URL
     or from a local copy named with custom_load=True (timm resets custom_load for a plain file overlay)."""
-    fake = tmp_path / "fake_yacs"
-    (fake / "yacs").mkdir(parents=True)
-    (fake / "yacs" / "__init__.py").write_text("")
-    (fake / "yacs" / "config.py").write_text(
-        "class CfgNode(dict):\n"
-        "    def __init__(self, d=None):\n"
-        "        super().__init__(d or {})\n"
-        "        self.__dict__['__immutable__'] = False\n")
-    monkeypatch.syspath_prepend(str(fake))
-    from yacs.config import CfgNode
     sd = official_state_dict("agent_pvt_tiny")
     path = tmp_path / "agent_pvt_t_max_acc.pth"
-    torch.save({"model": sd, "optimizer": {"state": {}, "param_groups": [{"lr": 1e-3}]}, "max_accuracy": 78.4,
-                "epoch": 300, "config": CfgNode({"MODEL": CfgNode({"TYPE": "agent_pvt_tiny"})})}, path)
-    for mod in [m for m in sys.modules if m == "yacs" or m.startswith("yacs.")]:
-        monkeypatch.delitem(sys.modules, mod)
-    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(fake)])
+    save_training_checkpoint(path, tmp_path, monkeypatch, "agent_pvt_tiny", model=sd,
+                             optimizer={"state": {}, "param_groups": [{"lr": 1e-3}]}, max_accuracy=78.4, epoch=300)
     model = timm.create_model("agent_pvt_t", pretrained=True,
                               pretrained_cfg_overlay=dict(file=str(path), custom_load=True))
     assert torch.equal(model.block3[1].attn.an_bias, sd["block3.1.attn.an_bias"])
@@ -74,7 +60,8 @@ def test_official_training_checkpoint_loads_without_yacs(tmp_path, monkeypatch):
 def test_release_url_resolves_to_official_file(tmp_path, monkeypatch):
     """pretrained=True without a file override: timm's downloader gets the Tsinghua Cloud share link with a file
     name, the model's loader converts the file; another class count drops the 1000-class head as timm does."""
-    import timm.models._builder as tb
+    import timm.models._hub as hub
+    from visionattn import checkpoint as ckpt
     path = tmp_path / "agent_deit_t_max_acc.pth"
     torch.save({"model": official_state_dict("agent_deit_tiny")}, path)
     asked = []
@@ -83,7 +70,9 @@ def test_release_url_resolves_to_official_file(tmp_path, monkeypatch):
         asked.append(url)
         return str(path)
 
-    monkeypatch.setattr(tb, "download_cached_file", fake_download)
+    monkeypatch.setattr(ckpt, "unreachable", lambda host, timeout=3.0: None)
+    monkeypatch.setattr(ckpt, "cached_weights", lambda source: None)
+    monkeypatch.setattr(hub, "download_cached_file", fake_download)
     model = timm.create_model("agent_deit_t", pretrained=True, num_classes=10)
     assert asked == [("https://cloud.tsinghua.edu.cn/f/57e0904221824ee7b7af/?dl=1", "agent_deit_t_max_acc.pth")]
     assert torch.equal(model.blocks[5].attn.ca_bias, official_state_dict("agent_deit_tiny")["blocks.5.attn.ca_bias"])
@@ -139,42 +128,10 @@ def test_checkpoint_resized_to_another_size(tmp_path):
 # ----------------------------------------------------------------------------------------------------------
 # timm contract
 
-@pytest.mark.parametrize("name", variants())
-def test_forward_backward(name):
-    check_forward_backward(name)
-
-
-@pytest.mark.parametrize("name", SMALL)
-def test_default_cfg_and_heads(name):
-    check_default_cfg_and_heads(name)
-
-
-@pytest.mark.parametrize("name", SMALL)
-def test_features_any_size(name):
-    check_features(name)
-
-
 @pytest.mark.slow
 def test_features_agent_swin_b_m_stage():
     """Agent-Swin-B's "M2" stage (two agent blocks, then shifted window blocks) at a non-multiple size."""
     check_features("agent_swin_b", sizes=((200, 333),))
-
-
-@pytest.mark.parametrize("name", SMALL)
-def test_bad_inputs(name):
-    check_bad_inputs(name, MIN_SIZE[name])
-
-
-@pytest.mark.parametrize("name", ["agent_deit_t", pytest.param("agent_pvt_t", marks=pytest.mark.slow),
-                                  pytest.param("agent_swin_t", marks=pytest.mark.slow)])
-def test_compile(name):
-    check_compile(name)
-
-
-@pytest.mark.parametrize("name", ["agent_deit_t", pytest.param("agent_pvt_t", marks=pytest.mark.slow),
-                                  pytest.param("agent_swin_t", marks=pytest.mark.slow)])
-def test_grad_checkpointing(name):
-    check_grad_checkpointing(name)
 
 
 def test_backends_agree():
@@ -188,12 +145,7 @@ def test_backends_agree():
 def test_default_size_features_are_the_classification_path():
     """At the default size the dense rules (bias resampling, padding) change nothing: the last stage of
     forward_intermediates, normed, is forward_features."""
-    model = timm.create_model("agent_swin_t").eval()
-    x = torch.randn(1, 3, 224, 224)
-    with torch.no_grad():
-        final, inter = model.forward_intermediates(x, norm=True)
-        torch.testing.assert_close(inter[-1], model.forward_features(x).permute(0, 3, 1, 2))
-        torch.testing.assert_close(final, model.forward_features(x))
+    check_default_size_features("agent_swin_t")
 
 
 def test_agent_shapes_resample_the_agent_grid():
@@ -218,7 +170,7 @@ def test_deit_levels_are_resampled_blocks():
     x = torch.randn(1, 3, 200, 333)
     with torch.no_grad():
         feats = model.forward_intermediates(x, intermediates_only=True)
-        tokens, grid = model._tokens(x)
+        tokens, grid = model.embed(x)
         for blk in model.blocks[:3]:
             tokens = blk(tokens, grid)
     assert grid == (13, 21)

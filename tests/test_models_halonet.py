@@ -9,9 +9,9 @@ import torch
 from timm.layers.halo_attn import HaloAttn as TimmHaloAttn
 from torch import nn
 
-from _model_contract import (check_backends_agree, check_bad_inputs, check_compile, check_default_cfg_and_heads,
-                             check_features, check_forward_backward, check_grad_checkpointing)
-from visionattn.models.halonet import MIN_SIZE, HaloAttn, checkpoint_filter_fn
+from _model_checks import check_features
+from visionattn.layers import HaloAttn
+from visionattn.models.halonet import checkpoint_filter_fn
 from _helpers import on_backend
 from visionattn.ops import use_backend
 
@@ -238,23 +238,6 @@ def test_timm_names_untouched():
 # ----------------------------------------------------------------------------------------------------------
 # timm contract
 
-@pytest.mark.parametrize("name", _names(VARIANTS))
-def test_forward_backward(name):
-    check_forward_backward(f"va_{name}")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n == SMALLEST else SLOW) for n in
-                                  ("halonet26t", "sehalonet33ts", "eca_halonext26ts", "haloregnetz_b")])
-def test_default_cfg_and_heads(name):
-    check_default_cfg_and_heads(f"va_{name}")
-
-
-@pytest.mark.parametrize("name,other", [v for v in VARIANTS if v.values[0] not in FIXED])
-def test_features_any_size(name, other):
-    """timm's five levels (stem stride 2, stages 4 / 8 / 16, final stage 32) at a size timm rejects."""
-    check_features(f"va_{name}", sizes=((200, 333),), **LEVELS)
-
-
 def test_features_more_sizes():
     check_features(f"va_{SMALLEST}", sizes=((512, 512), (97, 61), (32, 32)), **LEVELS)
 
@@ -268,35 +251,17 @@ def test_features_fixed_size(name):
         model(torch.randn(1, 3, 200, 333))
 
 
-@pytest.mark.parametrize("name", _names(VARIANTS))
-def test_bad_inputs(name):
-    check_bad_inputs(f"va_{name}", MIN_SIZE)
-
-
-def test_compile():
-    check_compile(f"va_{SMALLEST}")
-
-
-def test_grad_checkpointing():
-    check_grad_checkpointing(f"va_{SMALLEST}")
-
-
-def test_backends_agree():
-    """reference vs torch at a size that pads every halo layer (the default size: the parity tests)."""
-    check_backends_agree(f"va_{SMALLEST}", size=(3, 200, 333))
-
-
 def test_halo_layers_go_through_window_attention(monkeypatch):
     """Every halo layer of the network calls ops.window_attention with its block and halo."""
-    from visionattn.models import halonet
+    from visionattn.layers import halo_attention
     calls = []
-    real = halonet.ops.window_attention
+    real = halo_attention.ops.window_attention
 
     def spy(q, k, v, window_size, **kw):
         calls.append((tuple(q.shape), tuple(k.shape), window_size, kw["halo_size"]))
         return real(q, k, v, window_size, **kw)
 
-    monkeypatch.setattr(halonet.ops, "window_attention", spy)
+    monkeypatch.setattr(halo_attention.ops, "window_attention", spy)
     model = timm.create_model(f"va_{SMALLEST}").eval()
     layers = [m for m in model.modules() if isinstance(m, HaloAttn)]
     with torch.no_grad():

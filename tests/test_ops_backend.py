@@ -93,3 +93,76 @@ def test_works_without_triton(tmp_path):
             "else:\n"
             "    raise AssertionError('triton backend ran without triton')\n")
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# what the Triton kernels can run is decided in one place (select_backend)
+
+class _FakeCuda:
+    """Stands for a CUDA tensor (this machine has none): select_backend reads only is_cuda and dtype."""
+    is_cuda = True
+
+    def __init__(self, dtype=torch.float32):
+        self.dtype = dtype
+
+
+@pytest.mark.parametrize("dtype, head_dims, programs, expected", [
+    (torch.float16, (64, 64), (48,), "triton"),
+    (torch.float32, (256, 256), (65535,), "triton"),
+    (torch.float64, (64, 64), (48,), "torch"),          # the kernels take fp16 / bf16 / fp32
+    (torch.float32, (320, 320), (48,), "torch"),        # a head wider than one 256-channel tile
+    (torch.float32, (64, 320), (48,), "torch"),         # the value head counts too
+    (torch.float32, (64, 64), (65536,), "torch"),       # batch x heads above CUDA's 65535 programs per axis
+])
+def test_auto_takes_triton_only_where_the_kernels_can_run(monkeypatch, dtype, head_dims, programs, expected):
+    """Once AUTO_PICKS_TRITON is flipped (after a passing `make gpu-check`)."""
+    from visionattn.ops import _backend
+    monkeypatch.setattr(_backend, "triton_importable", lambda: True)
+    monkeypatch.setattr(_backend, "AUTO_PICKS_TRITON", True)
+    monkeypatch.delenv(ops.ENV_VAR, raising=False)
+    assert _backend.select_backend("op", None, _FakeCuda(dtype), head_dims, programs) == expected
+
+
+def test_auto_picks_torch_on_cuda_until_the_kernels_ran_on_a_gpu(monkeypatch):
+    """The kernels were verified by the interpreter and by compiling for sm_80 / sm_90, never on a GPU: `auto` on
+    CUDA takes SDPA / the torch path; `triton` stays the explicit opt-in."""
+    from visionattn.ops import _backend
+    monkeypatch.setattr(_backend, "triton_importable", lambda: True)
+    monkeypatch.delenv(ops.ENV_VAR, raising=False)
+    assert _backend.AUTO_PICKS_TRITON is False
+    assert _backend.select_backend("op", None, _FakeCuda(torch.float16), (64, 64), (48,)) == "torch"
+    assert _backend.select_backend("op", "triton", _FakeCuda(torch.float16), (64, 64), (48,)) == "triton"
+
+
+@pytest.mark.parametrize("dtype, head_dims, programs, limit", [
+    (torch.float64, (16,), (1,), "dtype torch.float64"),
+    (torch.float32, (320,), (1,), "head dim 320"),
+    (torch.float32, (16,), (70000,), "70000 programs"),
+])
+def test_explicit_triton_refuses_what_the_kernels_cannot_run(monkeypatch, dtype, head_dims, programs, limit):
+    from visionattn.ops import _backend
+    monkeypatch.setattr(_backend, "triton_importable", lambda: True)
+    with pytest.raises((TypeError, ValueError), match=rf"window_attention: backend 'triton' cannot run this call: {limit}"):
+        _backend.select_backend("window_attention", "triton", _FakeCuda(dtype), head_dims, programs)
+
+
+@pytest.mark.parametrize("op", ["window", "neighborhood", "routed"])
+def test_head_dims_above_256_are_refused_by_triton_and_run_elsewhere(op):
+    """The kernels hold a head in one tile of at most 256 channels: wider heads used to be cut to 256 (masked loads,
+    wrong outputs). Now the triton backend refuses them, naming the limit, and the torch backend runs them."""
+    q = torch.randn(1, 4, 4, 1, 320)
+    calls = {
+        "window": lambda backend: ops.window_attention(q, q, q, 2, backend=backend),
+        "neighborhood": lambda backend: ops.neighborhood_attention(q, q, q, 3, backend=backend),
+        "routed": lambda backend: ops.routed_attention(q, q, q, torch.zeros(1, 4, 1, dtype=torch.long), 2,
+                                                       backend=backend),
+    }
+    with pytest.raises(ValueError, match="head dim 320.*at most 256"):
+        calls[op]("triton")
+    torch.testing.assert_close(calls[op]("torch"), calls[op]("reference"), atol=1e-5, rtol=1e-5)
+
+
+def test_dense_attention_has_no_kernel_limits():
+    """ops.attention's triton backend is SDPA: any head dim and dtype the torch backend takes."""
+    q = torch.randn(1, 2, 5, 320, dtype=torch.float64)
+    torch.testing.assert_close(ops.attention(q, q, q, backend="triton"), ops.attention(q, q, q, backend="reference"))

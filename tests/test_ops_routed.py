@@ -16,7 +16,7 @@ def random_index(b, regions, topk, gen=None):
 def random_case(seed, small=False):
     """Odd / non-square region grids and region sizes, tiny regions (1 token), kv maps of another size."""
     rng = random.Random(seed)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(torch.get_default_device()).manual_seed(seed)
     sh, sw = rng.randint(1, 4), rng.randint(1, 4)
     rh, rw = rng.randint(1, 4), rng.randint(1, 4)
     kh, kw = (rh, rw) if rng.random() < 0.7 else (rng.randint(1, 3), rng.randint(1, 3))

@@ -2,7 +2,6 @@ import random
 
 import pytest
 import torch
-import torch.nn.functional as F
 from timm.layers.halo_attn import HaloAttn
 from timm.models.swin_transformer import SwinTransformerBlock
 

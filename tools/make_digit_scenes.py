@@ -3,14 +3,14 @@
 
     python tools/make_digit_scenes.py --out data/digit_scenes [--train 200 --val 50 --size 128 --seed 0] [--force]
 
-A complete dataset (its COMPLETE marker written last) is kept unless --force or other settings are given.
+A complete dataset (its COMPLETE marker written last) is kept unless --force or other settings are given; then
+only the dataset's own files are replaced (other files in --out stay).
 """
 import argparse
 import json
 import os
-import shutil
 
-from visionattn.data.digit_scenes import ensure
+from visionattn.data.digit_scenes import ensure, remove
 
 
 def main(argv=None):
@@ -26,8 +26,9 @@ def main(argv=None):
     marker = os.path.join(a.out, "COMPLETE")
     if os.path.isfile(marker):
         with open(marker) as f:
-            if a.force or json.load(f).get("settings") != settings:
-                shutil.rmtree(a.out)
+            stale = a.force or json.load(f).get("settings") != settings
+        if stale:
+            remove(a.out)
     summary = json.load(open(ensure(a.out, **settings) + "/COMPLETE"))
     print(json.dumps(summary))
 

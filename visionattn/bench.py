@@ -24,6 +24,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
 from visionattn import ops
+from visionattn.checkpoint import atomic_write_text
 
 aten = torch.ops.aten
 
@@ -70,8 +71,11 @@ def machine():
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+    info = {"cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
             "python": platform.python_version(), "date": datetime.date.today().isoformat()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name()
+    return info
 
 
 def time_round_robin(configs, reps, warmup=1):
@@ -211,7 +215,7 @@ def create(name, **kwargs):
     import timm
     import visionattn.models  # noqa: F401  (registers the zoo with timm)
     if not timm.is_model(name):
-        raise SystemExit(f"unknown model {name!r}; registered visionattn / timm models include e.g. "
+        raise ValueError(f"unknown model {name!r}; registered visionattn / timm models include e.g. "
                          f"{', '.join(timm.list_models('*')[:5])} ... (timm.list_models() lists them)")
     return timm.create_model(name, **kwargs).eval()
 
@@ -232,11 +236,11 @@ def load_plugin(path):
     import importlib.util
     spec = importlib.util.spec_from_file_location("visionattn_bench_plugin", path)
     if spec is None or not os.path.isfile(path):
-        raise SystemExit(f"--compare: no such Python file {path!r}")
+        raise FileNotFoundError(f"--compare: no such Python file {path!r}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if not callable(getattr(module, "build", None)):
-        raise SystemExit(f"--compare: {path} must define build(name) -> torch.nn.Module")
+        raise ValueError(f"--compare: {path} must define build(name) -> torch.nn.Module")
     return module
 
 
@@ -269,14 +273,14 @@ PROFILE_KINDS = (
 )
 
 
+_KIND_OF_OP = {op: kind for kind, names in PROFILE_KINDS for op in names}
+
+
 def profile_kind(op_name):
     name = op_name.split("::", 1)[-1]
     if name.startswith(("scaled_dot_product", "_scaled_dot_product")):   # SDPA and its per-kernel variants
         return "attention"
-    for kind, names in PROFILE_KINDS:
-        if name in names:
-            return kind
-    return "other"
+    return _KIND_OF_OP.get(name, "other")
 
 
 def profile_breakdown(run, top=4):
@@ -365,6 +369,81 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
 
 
 # ----------------------------------------------------------------------------------------------------------
+# `--suite gpu`: inference and a training step per family in bf16 on a CUDA GPU
+
+# one variant per family (Agent: every architecture), with timm's twin where timm has the family
+SUITES["gpu"] = dict(SUITES["cpu"], agent_pvt_t=None, agent_deit_t=None, agent_cswin_t=None)
+
+
+def _synced(fn, device):
+    def run():
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    return run
+
+
+def bench_models_gpu(names, device="cuda", infer_batch=64, train_batch=32, dtype=torch.bfloat16, reps=10,
+                     backends=("triton", "torch", "compile"), twins=None, plugin=None, size=None):
+    """Per model and backend: inference at ``infer_batch`` and one training step (forward, backward, SGD step) at
+    ``train_batch``, under ``dtype`` autocast on ``device``, timed in one round robin per mode (images / s, ms per
+    call, peak allocated memory). ``twins``: timm's implementation of a model (same weights), backend "timm";
+    ``plugin`` (see load_plugin): backend "official". ``compile``: the torch backend under torch.compile."""
+    device = torch.device(device)
+    twins = twins or {}
+    external = load_plugin(plugin) if plugin else None
+    rows = []
+    for name in names:
+        torch.manual_seed(0)
+        model = create(name).to(device)
+        s = size or model.pretrained_cfg["input_size"][-1]
+        impls = {b: model for b in backends}
+        if twins.get(name):
+            twin = create(twins[name]).to(device)
+            twin.load_state_dict(model.state_dict())
+            impls["timm"] = twin
+        if external is not None:
+            try:
+                impls["official"] = external.build(name).to(device)
+            except KeyError:
+                pass
+        for mode, batch in (("inference", infer_batch), ("train", train_batch)):
+            x = torch.randn(batch, 3, s, s, device=device)
+            calls = {}
+            for b, impl in impls.items():
+                backend = b if b in ops.BACKENDS else "torch"
+                fn = torch.compile(impl) if b == "compile" else impl
+
+                def call(fn=fn, impl=impl, backend=backend, mode=mode):
+                    with ops.use_backend(backend), torch.autocast(device.type, dtype=dtype):
+                        if mode == "inference":
+                            impl.eval()
+                            with torch.no_grad():
+                                fn(x)
+                        else:
+                            impl.train()
+                            fn(x).float().mean().backward()
+                            with torch.no_grad():
+                                for p in impl.parameters():
+                                    if p.grad is not None:
+                                        p.sub_(1e-6 * p.grad)
+                                        p.grad = None
+                calls[b] = _synced(call, device)
+            times = time_round_robin(calls, reps, warmup=2)
+            for b in calls:
+                peak = None
+                if device.type == "cuda":
+                    torch.cuda.reset_peak_memory_stats(device)
+                    calls[b]()
+                    peak = torch.cuda.max_memory_allocated(device) / 2 ** 20
+                rows.append({"model": twins[name] if b == "timm" else name, "backend": b, "mode": mode,
+                             "size": s, "batch": batch, "dtype": str(dtype).removeprefix("torch."),
+                             "img_per_s": batch / median(times[b]), "ms": median(times[b]) * 1e3,
+                             "peak_mb": peak})
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------------------
 # output
 
 def markdown(rows, columns):
@@ -388,10 +467,7 @@ def profile_table(rows):
 
 
 def write_json_atomic(path, payload):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=1)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(payload, indent=1))
 
 
 def _probe(spec):

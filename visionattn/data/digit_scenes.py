@@ -96,10 +96,35 @@ def _save_png(array, path):
     os.replace(tmp, path)
 
 
+SPLITS = ("train", "val")
+
+
+def remove(out):
+    """Delete a dataset written by ``generate`` from ``out``: only its own files (``<split>.json``, the COMPLETE
+    marker and the ``<split>_NNNNN.png`` images and label maps), then its folders if that left them empty.
+    Anything else in ``out`` stays."""
+    names = [os.path.join(out, n) for n in ("COMPLETE", *(f"{s}.json" for s in SPLITS))]
+    for split in SPLITS:
+        for sub in ("images", "annotations"):
+            folder = os.path.join(out, sub, split)
+            if os.path.isdir(folder):
+                names += [os.path.join(folder, f) for f in os.listdir(folder)
+                          if f.startswith(split + "_") and f.endswith(".png") and f[len(split) + 1:-4].isdigit()]
+    for name in names:
+        if os.path.isfile(name):
+            os.remove(name)
+    for split in SPLITS:
+        for sub in ("images", "annotations"):
+            for folder in (os.path.join(out, sub, split), os.path.join(out, sub)):
+                if os.path.isdir(folder) and not os.listdir(folder):
+                    os.rmdir(folder)
+
+
 def ensure(out, **kwargs):
     """Generate the dataset once (a marker file says it is complete)."""
     marker = os.path.join(out, "COMPLETE")
     if not os.path.isfile(marker):
+        remove(out)   # what a killed generation left (only the dataset's own files)
         summary = dict(generate(out, **kwargs), settings=kwargs)
         with open(marker + ".tmp", "w") as f:
             json.dump(summary, f)

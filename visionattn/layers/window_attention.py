@@ -1,19 +1,23 @@
-"""Swin's window multi-head self-attention (W-MSA / SW-MSA) on (B, H, W, C) maps, through
-``visionattn.ops.window_attention`` (the shift and its region mask happen inside the op).
+"""Swin's window multi-head self-attention (W-MSA, and SW-MSA with ``shifted=True``) on (B, H, W, C) maps,
+through ``visionattn.ops.window_attention`` (the cyclic shift and its region mask happen inside the op).
 
-Parameter names follow timm and the official Swin (``qkv``, ``proj``, ``relative_position_bias_table``),
-so their checkpoints load unchanged; ``relative_position_index`` is a buffer, persistent where the
-official checkpoints carry it (Microsoft's Swin, Agent-Swin) and not where timm drops it.
+Used by Swin (``va_swin_*``) and Agent-Swin's window blocks. Parameter names follow timm and the official
+Swin (``qkv``, ``proj``, ``relative_position_bias_table``), so their checkpoints load unchanged;
+``relative_position_index`` is a buffer, persistent where the official checkpoints carry it (Microsoft's
+Swin, Agent-Swin) and not where timm drops it.
 """
+from typing import Optional, Tuple
+
 import torch
-import torch.nn.functional as F
+from timm.layers import register_notrace_module, to_2tuple, trunc_normal_
 from torch import nn
-from timm.layers import trunc_normal_
 
 from visionattn import ops
 
+from .helpers import check_layout, pad_to_multiple, swin_shift
 
-def relative_position_index(window):
+
+def relative_position_index(window: Tuple[int, int]) -> torch.Tensor:
     """(L, L) index into the (2wh - 1) * (2ww - 1) bias table, as the official Swin builds it."""
     wh, ww = window
     coords = torch.stack(torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing="ij")).flatten(1)
@@ -24,28 +28,32 @@ def relative_position_index(window):
     return rel.sum(-1)
 
 
-def window_and_shift(size, window, shift):
-    """Swin's rule: a map no larger than the window is one window and is not shifted."""
-    win = tuple(min(s, w) for s, w in zip(size, window))
-    sh = tuple(0 if s <= w else sft for s, w, sft in zip(size, window, shift))
-    return win, sh
-
-
-def pad_to_multiple(x, window):
-    """Zero-pad a (B, H, W, C) map at the bottom / right to a multiple of the window (mmdet's Swin)."""
-    h, w = x.shape[1:3]
-    ph, pw = (-h) % window[0], (-w) % window[1]
-    if ph or pw:
-        x = F.pad(x, (0, 0, 0, pw, 0, ph))
-    return x
-
-
+@register_notrace_module
 class WindowAttention(nn.Module):
-    def __init__(self, dim, num_heads, window_size, qkv_bias=True, qk_scale=None, proj_drop=0.0,
-                 persistent_index=False):
+    """Window attention with a learned relative position bias, on (B, H, W, C) maps of any size.
+
+    The map is zero-padded at the bottom / right to a multiple of ``window_size`` (as mmdet's Swin backbone
+    does; the padded tokens take part as keys) and the output cropped back. ``shifted=True`` is SW-MSA: the
+    map is rolled by half a window along every axis longer than the window (an axis no longer than the
+    window is one window and is not shifted, as in timm and the official code) and tokens from different
+    regions of the rolled map are masked apart.
+
+    Args:
+        dim: channels (in and out). num_heads: heads (dim must be divisible by it).
+        window_size: int or (h, w). shifted: SW-MSA instead of W-MSA.
+        qkv_bias: bias of the qkv projection. qk_scale: override of head_dim ** -0.5.
+        proj_drop: dropout after the output projection.
+        persistent_index: keep ``relative_position_index`` in the state dict (official Swin / Agent-Swin files).
+    """
+
+    def __init__(self, dim: int, num_heads: int, window_size=7, shifted: bool = False, qkv_bias: bool = True,
+                 qk_scale: Optional[float] = None, proj_drop: float = 0.0, persistent_index: bool = False):
         super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"WindowAttention: dim {dim} must be divisible by num_heads {num_heads}")
         self.dim, self.num_heads = dim, num_heads
-        self.window_size = tuple(window_size)
+        self.window_size: Tuple[int, int] = to_2tuple(window_size)
+        self.shifted = shifted
         self.scale = qk_scale or (dim // num_heads) ** -0.5
         wh, ww = self.window_size
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * wh - 1) * (2 * ww - 1), num_heads))
@@ -56,17 +64,21 @@ class WindowAttention(nn.Module):
         self.proj_drop = nn.Dropout(proj_drop)
         trunc_normal_(self.relative_position_bias_table, std=0.02)
 
-    def relative_position_bias(self):
+    def relative_position_bias(self) -> torch.Tensor:
         """(heads, 1, L, L): the table read through the index."""
-        l = self.window_size[0] * self.window_size[1]
-        bias = self.relative_position_bias_table[self.relative_position_index.reshape(-1)].view(l, l, -1)
+        n = self.window_size[0] * self.window_size[1]
+        bias = self.relative_position_bias_table[self.relative_position_index.reshape(-1)].view(n, n, -1)
         return bias.permute(2, 0, 1).unsqueeze(1)
 
-    def forward(self, x, shift=(0, 0)):
-        """x: (B, H, W, C), H and W multiples of the window (see ``pad_to_multiple``); returns (B, H, W, C)."""
-        b, h, w, c = x.shape
-        qkv = self.qkv(x).view(b, h, w, 3, self.num_heads, c // self.num_heads)
-        q, k, v = qkv.unbind(3)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, H, W, C) -> (B, H, W, C)."""
+        check_layout(x, self.dim, "WindowAttention", "NHWC")
+        h, w = x.shape[1], x.shape[2]
+        shift = swin_shift((h, w), self.window_size, self.shifted)
+        x = pad_to_multiple(x, self.window_size)
+        b, hp, wp, c = x.shape
+        q, k, v = self.qkv(x).view(b, hp, wp, 3, self.num_heads, c // self.num_heads).unbind(3)
         out = ops.window_attention(q, k, v, self.window_size, shift_size=shift, bias=self.relative_position_bias(),
                                    scale=self.scale)
-        return self.proj_drop(self.proj(out.reshape(b, h, w, c)))
+        out = self.proj_drop(self.proj(out.reshape(b, hp, wp, c)))
+        return out[:, :h, :w] if hp != h or wp != w else out

@@ -1,5 +1,68 @@
-"""tools/train.py and tools/test.py for mmdet / mmseg configs: mmengine's Runner."""
+"""tools/train.py and tools/test.py for mmdet / mmseg configs: mmengine's Runner, loading weights our way.
+
+``VisionAttnRunner`` is mmengine's Runner with one change: every checkpoint it loads (``load_from``, ``--resume``,
+tools/test.py's CHECKPOINT) is read without unpickling code, URLs are downloaded under the release's file name
+(a config's ``release`` dict names it), and official detector / segmentor checkpoints in the mmdet 2.x / mmseg
+0.x layouts are converted (``visionattn.mm.convert``: backbone keys through the family's filter; neck / head keys
+are named as in mmdet 3 / mmseg 1). A strict load (tools/test.py) refuses a checkpoint that does not fit, listing
+the keys; ``load_from`` for fine-tuning loads what fits and logs every key that did not.
+"""
+import hashlib
+import logging
 import os
+from urllib.parse import urlparse
+
+LOG = logging.getLogger("visionattn.mm")
+
+
+def release_file(cfg, source=None):
+    """The local file of ``source`` (default: the config's ``load_from``): a path as is, a URL downloaded into the
+    torch hub cache under the file name of the config's ``release`` (when it is that URL) or a name that keeps
+    URLs apart; a download that fails raises ``PretrainedUnavailableError`` saying how to go on offline.
+    ``cfg`` may be None (a URL outside a config)."""
+    from visionattn.checkpoint import pretrained_file
+    cfg = cfg or {}
+    filename = getattr(cfg, "filename", None)
+    source = source or cfg.get("load_from")
+    if not source:
+        raise FileNotFoundError(f"{filename}: the config names no checkpoint (load_from)")
+    if not str(source).startswith(("http://", "https://", "file://")):
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f"no checkpoint at {source!r}")
+        return source
+    release = dict(cfg.get("release") or {})
+    if release.get("url") == source and release.get("file_name"):
+        name = release["file_name"]
+    else:   # share links often name no file ('.../?dl=1'): the URL's hash keeps them apart
+        base = os.path.basename(urlparse(source).path) or "weights"
+        name = f"{hashlib.sha256(source.encode()).hexdigest()[:12]}-{base}"
+    config = os.path.relpath(filename) if filename else "CONFIG"
+    use_file = f"python tools/test.py {config} /path/to/{name} (or load_from='/path/to/{name}')"
+    return pretrained_file(dict(url=(source, name), origin_url=release.get("page"), notes=release.get("notes")),
+                           os.path.splitext(os.path.basename(filename or source))[0], use_file=use_file)
+
+
+def _runner_class():
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner import Runner
+
+    from visionattn.checkpoint import read_checkpoint
+
+    from .convert import load_dense_state
+
+    class VisionAttnRunner(Runner):
+        def load_checkpoint(self, filename, map_location="cpu", strict=False, revise_keys=None):
+            path = release_file(self.cfg, filename)
+            checkpoint = read_checkpoint(path)
+            self.call_hook("after_load_checkpoint", checkpoint=checkpoint)
+            model = self.model.module if is_model_wrapper(self.model) else self.model
+            load_dense_state(model, checkpoint, strict=strict, logger=self.logger,
+                             where=f"checkpoint {path!r} (config {os.path.basename(self.cfg.filename or '-')})")
+            self._has_loaded = True
+            self.logger.info(f"Load checkpoint from {path}")
+            return checkpoint
+
+    return VisionAttnRunner
 
 
 def _prepare(cfg, args, config_path=None):
@@ -14,7 +77,6 @@ def _prepare(cfg, args, config_path=None):
 
 
 def train(cfg, args):
-    from mmengine.runner import Runner
     cfg = _prepare(cfg, args)
     if args.amp:
         cfg.optim_wrapper.type = "AmpOptimWrapper"
@@ -23,19 +85,32 @@ def train(cfg, args):
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
-    runner = Runner.from_cfg(cfg)
+    runner = _runner_class().from_cfg(cfg)
     runner.train()
     return 0
 
 
 def test(cfg, args):
-    from mmengine.runner import Runner
+    """Evaluate CHECKPOINT (a file, a URL, or 'pretrained': the config's released checkpoint, ``load_from``)."""
+    from visionattn.checkpoint import CheckpointError
     cfg = _prepare(cfg, args)
-    cfg.load_from = args.checkpoint
-    runner = Runner.from_cfg(cfg)
+    if args.checkpoint == "pretrained":
+        if not cfg.get("load_from"):
+            raise CheckpointError(f"{cfg.filename}: 'pretrained' needs a config with a released checkpoint "
+                                  "(load_from); the released ones are under configs/*/<family>/released/")
+        source = cfg.load_from
+    else:
+        source = args.checkpoint
+    path = release_file(cfg, source)      # before the model is built: a missing file fails at once
+    cfg.load_from = None                  # loaded strictly below
+    runner = _runner_class().from_cfg(cfg)
+    runner.load_checkpoint(path, strict=True)
     metrics = runner.test()
+    if not metrics:   # mmdet's CocoMetric returns nothing (only logs) when no image has a detection
+        raise CheckpointError(f"the evaluation of {cfg.filename} produced no metrics: the model predicted nothing on "
+                              "the whole dataset (mmdet's COCO metric then reports none); wrong or untrained weights?")
     if args.json:
         import json
-        from visionattn.train.engine import atomic_write_text
+        from visionattn.checkpoint import atomic_write_text
         atomic_write_text(args.json, json.dumps({k: float(v) for k, v in metrics.items()}, indent=1))
     return 0

@@ -5,8 +5,8 @@ Paper: `Scaling Local Self-Attention for Parameter Efficient Visual Backbones`
 
 There is no official HaloNet release; timm's ``byoanet.py`` (ByobNet configs + ``timm.layers.HaloAttn``)
 is the reference implementation and the source of every released weight. The networks here are timm's own
-ByobNet configurations with one layer replaced: the halo self-attention is :class:`HaloAttn` below, which
-runs through ``visionattn.ops.window_attention(..., halo_size=...)`` (so the reference / torch / triton
+ByobNet configurations with one layer replaced: the halo self-attention is ``visionattn.layers.HaloAttn``,
+which runs through ``visionattn.ops.window_attention(..., halo_size=...)`` (so the reference / torch / triton
 backends all run it) and keeps timm's parameter names (``q``, ``kv``, ``pos_embed.height_rel``,
 ``pos_embed.width_rel``), so timm's checkpoints load unchanged.
 
@@ -25,143 +25,29 @@ their bottleneck-attention stage (timm's ``BottleneckAttn``, an absolute-size re
 only runs at the ``img_size`` they were built for.
 """
 from dataclasses import replace
-from typing import Optional, Tuple
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import make_divisible, to_2tuple, trunc_normal_
+from timm.layers import to_2tuple
 from timm.models import generate_default_cfgs, register_model
 from timm.models.byoanet import model_cfgs as _timm_byoa_cfgs
-from timm.models.byobnet import ByoBlockCfg, ByoModelCfg, ByobNet
+from timm.models._manipulate import checkpoint_seq
+from timm.models.byobnet import ByoModelCfg, ByobNet
 
-from visionattn import ops
-from ._builder import build, check_image, conv_layout, unwrap_checkpoint
+from visionattn.checkpoint import unwrap_checkpoint
+from visionattn.layers import HaloAttn
 
-__all__ = ["HaloAttn", "HaloNet", "checkpoint_filter_fn"]
+from ._base import build, check_image, check_output_fmt, conv_layout, feature_take_indices, to_format
+
+__all__ = ["HaloNet", "checkpoint_filter_fn"]
 
 # Smallest image side: the networks' total stride. Smaller images would also run (the halo layers pad), but
 # the last stage would then see less than one 32x32 patch per token.
 MIN_SIZE = 32
-
-
-class HaloRelPosEmbed(nn.Module):
-    """HaloNet's query-dependent relative position logits (Bello et al.'s Attention Augmented Convolution,
-    as timm's ``PosEmbedRel``): for a query at (y, x) of its block and a key at (ky, kx) of its halo window,
-    ``q . height_rel[ky - y + win - 1] + q . width_rel[kx - x + win - 1]``."""
-
-    def __init__(self, block_size: int, win_size: int, dim_head: int, scale: float, device=None, dtype=None):
-        super().__init__()
-        self.block_size, self.win_size, self.dim_head, self.scale = block_size, win_size, dim_head, scale
-        self.height_rel = nn.Parameter(torch.empty(win_size * 2 - 1, dim_head, device=device, dtype=dtype))
-        self.width_rel = nn.Parameter(torch.empty(win_size * 2 - 1, dim_head, device=device, dtype=dtype))
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        nn.init.normal_(self.height_rel, std=self.scale)
-        nn.init.normal_(self.width_rel, std=self.scale)
-
-    def forward(self, q):
-        """q: (B, Hq, Wq, heads, D), Hq and Wq multiples of the block -> bias (B, heads, blocks, bs * bs,
-        win * win) for ``window_attention`` (blocks row-major, tokens row-major)."""
-        b, hq, wq, n, d = q.shape
-        bs, win = self.block_size, self.win_size
-        nh, nw = hq // bs, wq // bs
-        q = q.reshape(b, nh, bs, nw, bs, n, d).permute(0, 5, 1, 3, 2, 4, 6)      # (B, heads, nh, nw, y, x, D)
-        offsets = torch.arange(win, device=q.device)[None, :] - torch.arange(bs, device=q.device)[:, None]
-        index = offsets + (win - 1)                                               # (bs, win): key - query + win - 1
-        logits_h = torch.einsum("bnijyxd,ykd->bnijyxk", q, self.height_rel[index])
-        logits_w = torch.einsum("bnijyxd,xkd->bnijyxk", q, self.width_rel[index])
-        bias = logits_h[..., :, None] + logits_w[..., None, :]                    # (..., y, x, ky, kx)
-        return bias.reshape(b, n, nh * nw, bs * bs, win * win)
-
-
-class HaloAttn(nn.Module):
-    """Halo attention (timm's ``HaloAttn`` signature and parameters) through ``ops.window_attention``.
-
-    Each block of ``block_size`` x ``block_size`` queries attends to the block grown by ``halo_size`` keys on
-    every side; keys outside the map are zeros in the softmax. With ``stride`` 2 the queries come from a
-    strided 1x1 convolution (a query map half the key map: blocks of ``block_size // 2`` queries), or, when
-    the block size is odd or ``avg_down``, attention runs at full resolution and is average-pooled.
-    Maps that are not multiples of the block are zero-padded (queries, keys, values) and cropped back.
-    """
-
-    def __init__(
-            self,
-            dim: int,
-            dim_out: Optional[int] = None,
-            feat_size: Optional[Tuple[int, int]] = None,
-            stride: int = 1,
-            num_heads: int = 8,
-            dim_head: Optional[int] = None,
-            block_size: int = 8,
-            halo_size: int = 3,
-            qk_ratio: float = 1.0,
-            qkv_bias: bool = False,
-            avg_down: bool = False,
-            scale_pos_embed: bool = False,
-            device=None,
-            dtype=None,
-    ):
-        super().__init__()
-        dim_out = dim_out or dim
-        if dim_out % num_heads:
-            raise ValueError(f"HaloAttn: dim_out {dim_out} must be a multiple of num_heads {num_heads}")
-        if stride not in (1, 2):
-            raise ValueError(f"HaloAttn: stride must be 1 or 2, got {stride}")
-        dd = dict(device=device, dtype=dtype)
-        self.num_heads = num_heads
-        self.dim_head_qk = dim_head or make_divisible(dim_out * qk_ratio, divisor=8) // num_heads
-        self.dim_head_v = dim_out // num_heads
-        self.dim_out_qk = num_heads * self.dim_head_qk
-        self.dim_out_v = num_heads * self.dim_head_v
-        self.scale = self.dim_head_qk ** -0.5
-        self.scale_pos_embed = scale_pos_embed
-        self.block_size = self.block_size_ds = block_size
-        self.halo_size = halo_size
-        self.win_size = block_size + halo_size * 2
-        self.block_stride = 1
-        use_avg_pool = False
-        if stride > 1:
-            use_avg_pool = avg_down or block_size % stride != 0
-            self.block_stride = 1 if use_avg_pool else stride
-            self.block_size_ds = block_size // self.block_stride
-
-        self.q = nn.Conv2d(dim, self.dim_out_qk, 1, stride=self.block_stride, bias=qkv_bias, **dd)
-        self.kv = nn.Conv2d(dim, self.dim_out_qk + self.dim_out_v, 1, bias=qkv_bias, **dd)
-        self.pos_embed = HaloRelPosEmbed(self.block_size_ds, self.win_size, self.dim_head_qk, self.scale, **dd)
-        self.pool = nn.AvgPool2d(2, 2) if use_avg_pool else nn.Identity()
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        std = self.q.weight.shape[1] ** -0.5  # fan-in, as timm
-        trunc_normal_(self.q.weight, std=std)
-        trunc_normal_(self.kv.weight, std=std)
-        trunc_normal_(self.pos_embed.height_rel, std=self.scale)
-        trunc_normal_(self.pos_embed.width_rel, std=self.scale)
-
-    def forward(self, x):
-        b, _, h, w = x.shape
-        bs, ds, n = self.block_size, self.block_size_ds, self.num_heads
-        nh, nw = -(-h // bs), -(-w // bs)                       # block grid of the (padded) key map
-        # q and kv in NCHW memory before the head split: from channels-last maps (conv_layout) the whole-model
-        # torch.compile graph (aot_eager, torch 2.14) gave wrong attention outputs (each block compiled alone,
-        # and eager, are right); tests/test_export.py
-        q = self.q(x).contiguous()                              # (B, heads * Dqk, Hq, Wq)
-        kv = self.kv(x).contiguous()                            # (B, heads * (Dqk + Dv), H, W)
-        hq, wq = q.shape[-2:]
-        q = F.pad(q, (0, nw * ds - wq, 0, nh * ds - hq))
-        kv = F.pad(kv, (0, nw * bs - w, 0, nh * bs - h))
-        q = q.reshape(b, n, self.dim_head_qk, nh * ds, nw * ds).permute(0, 3, 4, 1, 2)
-        kv = kv.reshape(b, n, self.dim_head_qk + self.dim_head_v, nh * bs, nw * bs).permute(0, 3, 4, 1, 2)
-        k, v = kv.split([self.dim_head_qk, self.dim_head_v], dim=-1)
-        bias = self.pos_embed(q)
-        if self.scale_pos_embed:
-            bias = bias * self.scale
-        out = ops.window_attention(q, k, v, ds, halo_size=self.halo_size, bias=bias, scale=self.scale)
-        out = out[:, :hq, :wq].permute(0, 3, 4, 1, 2).reshape(b, self.dim_out_v, hq, wq)
-        return self.pool(out)
+# size-dependent helpers are single nodes when torch.fx traces the model (timm's leaf functions)
+torch.fx.wrap("check_image")
+torch.fx.wrap("conv_layout")
+torch.fx.wrap("_check_fixed_size")
 
 
 class HaloNet(ByobNet):
@@ -170,6 +56,7 @@ class HaloNet(ByobNet):
 
     def __init__(self, cfg: ByoModelCfg, img_size=None, **kwargs):
         super().__init__(cfg, img_size=img_size, **kwargs)
+        self.min_size = MIN_SIZE
         needs_size = cfg.fixed_input_size or _has_layer(cfg, "bottleneck")
         self.fixed_input_size = to_2tuple(img_size) if needs_size and img_size is not None else None
 
@@ -179,21 +66,48 @@ class HaloNet(ByobNet):
         included (its optimizer factory already skips 1-D biases and norm weights): nothing to exclude."""
         return set()
 
+    @torch.jit.unused
     def _check(self, x):
         name = getattr(self, "pretrained_cfg", {}).get("architecture", type(self).__name__)
-        check_image(x, self.in_chans, MIN_SIZE, name)
-        if self.fixed_input_size is not None and tuple(x.shape[-2:]) != self.fixed_input_size:
-            fh, fw = self.fixed_input_size
-            raise ValueError(f"{name} has bottleneck attention built for {fh}x{fw} inputs only, got "
-                             f"{x.shape[-2]}x{x.shape[-1]}; create it with img_size=(H, W) for another size")
+        x = check_image(x, self.in_chans, MIN_SIZE, name, next(self.parameters()).dtype)
+        if self.fixed_input_size is not None:
+            _check_fixed_size(x, self.fixed_input_size, name)
+        return x
 
     def forward_features(self, x):
-        self._check(x)
-        return super().forward_features(conv_layout(x))
+        if not torch.jit.is_scripting():
+            x = self._check(x)
+        x = self.stem(conv_layout(x))   # then ByobNet's forward_features (TorchScript has no super() calls)
+        if self.grad_checkpointing and not torch.jit.is_scripting():
+            x = checkpoint_seq(self.stages, x)
+        else:
+            x = self.stages(x)
+        return self.final_conv(x)
 
-    def forward_intermediates(self, x, *args, **kwargs):
-        self._check(x)
-        return super().forward_intermediates(conv_layout(x), *args, **kwargs)
+    @torch.jit.ignore
+    def forward_intermediates(self, x, indices=None, norm=False, stop_early=False, output_fmt="NCHW",
+                              intermediates_only=False):
+        """timm's ByobNet levels, NCHW or NHWC (like every family here)."""
+        check_output_fmt(output_fmt)
+        feature_take_indices(len(self.stage_ends), indices)   # indices out of range: a ValueError naming them
+        x = self._check(x)
+        out = super().forward_intermediates(conv_layout(x), indices, norm, stop_early, "NCHW", intermediates_only)
+        if output_fmt == "NCHW":
+            return out
+        if intermediates_only:
+            return [to_format(y, "NCHW", output_fmt) for y in out]
+        return out[0], [to_format(y, "NCHW", output_fmt) for y in out[1]]
+
+    @torch.jit.ignore
+    def prune_intermediate_layers(self, indices=1, prune_norm=False, prune_head=True):
+        feature_take_indices(len(self.stage_ends), indices)   # indices out of range: a ValueError naming them
+        return super().prune_intermediate_layers(indices, prune_norm, prune_head)
+
+
+def _check_fixed_size(x, size, name):
+    if x.shape[-2] != size[0] or x.shape[-1] != size[1]:
+        raise ValueError(f"{name} has bottleneck attention built for {size[0]}x{size[1]} inputs only, got "
+                         f"{x.shape[-2]}x{x.shape[-1]}; create it with img_size=(H, W) for another size")
 
 
 def _has_layer(cfg: ByoModelCfg, layer: str) -> bool:
@@ -224,10 +138,7 @@ model_cfgs = {name: _use_va_halo(_timm_byoa_cfgs[name]) for name in (
 def checkpoint_filter_fn(state_dict, model):
     """timm's checkpoints for the same names load as they are (bare, or in a {'model' / 'state_dict' /
     ...} container, or saved from DataParallel)."""
-    state_dict = unwrap_checkpoint(state_dict)
-    if all(k.startswith("module.") for k in state_dict):
-        state_dict = {k[len("module."):]: v for k, v in state_dict.items()}
-    return state_dict
+    return unwrap_checkpoint(state_dict)
 
 
 def _create(variant, cfg_variant=None, pretrained=False, **kwargs):

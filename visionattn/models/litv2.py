@@ -16,15 +16,16 @@ Architecture (as the official classification model):
 - four stages; stages without attention (``local_ws`` 0, the first two) are stacks of convolutional FFN
   blocks (``x + FFN(norm2(x))``, FFN = fc1 -> 3x3 depthwise conv -> GELU -> fc2); the others add HiLo attention
   before the FFN (``x + HiLo(norm1(x))``);
-- HiLo splits the heads: ``int(num_heads * alpha)`` Lo-Fi heads, whose queries attend to keys / values of the
-  ``ws x ws`` average-pooled map (``torch.nn.functional.scaled_dot_product_attention``), and the rest Hi-Fi
+- HiLo (``visionattn.layers.HiLo``) splits the heads: ``int(num_heads * alpha)`` Lo-Fi heads, whose queries attend
+  to keys / values of the ``ws x ws`` average-pooled map (``visionattn.ops.attention``), and the rest Hi-Fi
   heads, attention inside non-overlapping ``ws x ws`` windows without bias (``visionattn.ops.window_attention``);
   outputs are concatenated [Hi-Fi, Lo-Fi], each group with its own output projection. ``ws == 1`` means every
   head is Lo-Fi without pooling (plain global attention);
 - Deformable Token Merging (DTM) at the end of every stage but the last: a 2x2 / stride 2 deformable
   convolution (offsets from a 2x2 / stride 2 convolution, (dy, dx) pairs per kernel point, no modulation mask;
   ``torchvision.ops.deform_conv2d``) + BatchNorm + GELU;
-- final LayerNorm, global average pool, linear head.
+- final LayerNorm, global average pool, linear head (timm's ``ClassifierHead``: ``head.fc``; the official ``head.*``
+  keys are renamed on load).
 
 Dense prediction at any size follows the official detection / segmentation backbone: the image is zero-padded
 at the bottom / right to a multiple of the patch size; HiLo zero-pads its (normalised) input map at the bottom /
@@ -36,64 +37,23 @@ Parameter names are the official ones, so official checkpoints load unchanged (`
 
 Written for visionattn; the semantics reference is the official repository.
 """
-from typing import List, Optional, Tuple, Union
+from typing import Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-import torch.utils.checkpoint
 from torchvision.ops import deform_conv2d
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import DropPath, trunc_normal_
+from timm.layers import ClassifierHead, DropPath, PatchEmbed, calculate_drop_path_rates, register_notrace_module
 from timm.models import generate_default_cfgs, register_model
-from timm.models._features import feature_take_indices  # (timm.layers, which _builder imports from, lacks it in 1.0.31)
 
-from visionattn import ops
-from ._builder import build, check_image, unwrap_checkpoint
+from visionattn.checkpoint import unwrap_checkpoint
+from visionattn.layers import DWConv, HiLo
 
-__all__ = ['LITv2', 'HiLo', 'DTM', 'checkpoint_filter_fn']
+from ._base import PyramidMixin, build, classifier_to_head_fc, init_linear, run_checkpointed
+
+__all__ = ['LITv2', 'DTM', 'checkpoint_filter_fn']
 
 MIN_SIZE = 29  # ceil(29 / 4) = 8 -> 4 -> 2 -> 1 tokens at the last stage; 28 leaves none
-
-
-def _pad_bottom_right(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Zero-pad a (B, H, W, C) map at the bottom / right to a multiple of ``multiple``."""
-    h, w = x.shape[1], x.shape[2]
-    ph, pw = (multiple - h % multiple) % multiple, (multiple - w % multiple) % multiple
-    if ph or pw:
-        x = F.pad(x, (0, 0, 0, pw, 0, ph))
-    return x
-
-
-class PatchEmbed(nn.Module):
-    """Non-overlapping patch embedding (conv k = stride = patch_size) + norm; pads the image at the bottom /
-    right to a multiple of the patch size (the official dense backbone). Returns (B, H, W, C)."""
-
-    def __init__(self, patch_size=4, in_chans=3, embed_dim=96, norm_layer=nn.LayerNorm):
-        super().__init__()
-        self.patch_size = patch_size
-        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
-        self.norm = norm_layer(embed_dim) if norm_layer is not None else nn.Identity()
-
-    def forward(self, x):
-        p = self.patch_size
-        h, w = x.shape[-2:]
-        ph, pw = (p - h % p) % p, (p - w % p) % p
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph))
-        x = self.proj(x).permute(0, 2, 3, 1)
-        return self.norm(x)
-
-
-class DWConv(nn.Module):
-    """3x3 depthwise convolution on a (B, H, W, C) map (official key: ``dwconv.dwconv``)."""
-
-    def __init__(self, dim):
-        super().__init__()
-        self.dwconv = nn.Conv2d(dim, dim, 3, 1, 1, bias=True, groups=dim)
-
-    def forward(self, x):
-        return self.dwconv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
 class ConvFFN(nn.Module):
@@ -113,76 +73,6 @@ class ConvFFN(nn.Module):
         x = self.act(self.dwconv(self.fc1(x)))
         x = self.drop(x)
         return self.drop(self.fc2(x))
-
-
-class HiLo(nn.Module):
-    """HiLo attention on (B, H, W, C) maps.
-
-    Hi-Fi heads: attention inside non-overlapping ``ws x ws`` windows (no position bias). Lo-Fi heads: every
-    query attends to the keys / values of the ``ws x ws`` average-pooled map. ``ws == 1``: all heads Lo-Fi,
-    no pooling. Maps not divisible by ``ws`` are zero-padded at the bottom / right and the output cropped.
-    """
-
-    def __init__(self, dim, num_heads=8, qkv_bias=False, qk_scale=None, attn_drop=0.0, proj_drop=0.0,
-                 window_size=2, alpha=0.5):
-        super().__init__()
-        if dim % num_heads:
-            raise ValueError(f"HiLo: dim {dim} must be divisible by num_heads {num_heads}")
-        if window_size < 1:
-            raise ValueError(f"HiLo: window_size must be >= 1, got {window_size}")
-        head_dim = dim // num_heads
-        self.dim = dim
-        self.head_dim = head_dim
-        self.ws = window_size
-        if window_size == 1:  # equal to standard multi-head self-attention: every head is Lo-Fi
-            self.l_heads = num_heads
-        else:
-            self.l_heads = int(num_heads * alpha)
-        self.h_heads = num_heads - self.l_heads
-        self.l_dim = self.l_heads * head_dim
-        self.h_dim = self.h_heads * head_dim
-        self.scale = qk_scale or head_dim ** -0.5
-        # attn_drop / proj_drop are accepted for signature compatibility; the official HiLo applies neither
-
-        if self.l_heads > 0:
-            if self.ws != 1:
-                self.sr = nn.AvgPool2d(kernel_size=window_size, stride=window_size)
-            self.l_q = nn.Linear(dim, self.l_dim, bias=qkv_bias)
-            self.l_kv = nn.Linear(dim, self.l_dim * 2, bias=qkv_bias)
-            self.l_proj = nn.Linear(self.l_dim, self.l_dim)
-        if self.h_heads > 0:
-            self.h_qkv = nn.Linear(dim, self.h_dim * 3, bias=qkv_bias)
-            self.h_proj = nn.Linear(self.h_dim, self.h_dim)
-
-    def hifi(self, x):
-        b, h, w, _ = x.shape
-        q, k, v = self.h_qkv(x).view(b, h, w, 3, self.h_heads, self.head_dim).unbind(3)
-        out = ops.window_attention(q, k, v, self.ws, scale=self.scale)       # (B, H, W, heads, D)
-        return self.h_proj(out.reshape(b, h, w, self.h_dim))
-
-    def lofi(self, x):
-        b, h, w, c = x.shape
-        q = self.l_q(x).view(b, h * w, self.l_heads, self.head_dim).transpose(1, 2)
-        if self.ws > 1:
-            pooled = self.sr(x.permute(0, 3, 1, 2)).flatten(2).transpose(1, 2)   # (B, N / ws^2, C)
-        else:
-            pooled = x.reshape(b, h * w, c)
-        k, v = self.l_kv(pooled).view(b, -1, 2, self.l_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)         # (B, heads, N, D)
-        return self.l_proj(out.transpose(1, 2).reshape(b, h, w, self.l_dim))
-
-    def forward(self, x):
-        h, w = x.shape[1], x.shape[2]
-        xp = _pad_bottom_right(x, self.ws)
-        outs = []
-        if self.h_heads > 0:
-            outs.append(self.hifi(xp))
-        if self.l_heads > 0:
-            outs.append(self.lofi(xp))
-        out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
-        if out.shape[1] != h or out.shape[2] != w:
-            out = out[:, :h, :w, :].contiguous()
-        return out
 
 
 class Block(nn.Module):
@@ -217,6 +107,7 @@ class ConvFFNBlock(nn.Module):
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
+@register_notrace_module
 class DeformConv2dPack(nn.Module):
     """Deformable convolution (DCNv1, no modulation mask) whose offsets come from its own ``conv_offset``;
     offset channels are (dy, dx) pairs per kernel point, row-major (``torchvision.ops.deform_conv2d``'s layout,
@@ -285,14 +176,11 @@ class LITLayer(nn.Module):
 
     def forward(self, x) -> Tuple[torch.Tensor, torch.Tensor]:
         for blk in self.blocks:
-            if self.grad_checkpointing and not torch.jit.is_scripting():
-                x = torch.utils.checkpoint.checkpoint(blk, x, use_reentrant=False)
-            else:
-                x = blk(x)
+            x = run_checkpointed(blk, self.grad_checkpointing, x)
         return x, self.downsample(x)
 
 
-class LITv2(nn.Module):
+class LITv2(PyramidMixin, nn.Module):
     """LITv2 (HiLo attention) for classification and as a dense-prediction backbone at any input size."""
 
     def __init__(
@@ -320,24 +208,24 @@ class LITv2(nn.Module):
     ):
         """img_size only records the pretraining size: the model runs at any size >= 29."""
         super().__init__()
-        if global_pool not in ('avg', ''):
-            raise ValueError(f"LITv2: global_pool must be 'avg' or '', got {global_pool!r}")
         num_stages = len(depths)
         if not (len(num_heads) == len(has_msa) == len(local_ws) == num_stages):
             raise ValueError("LITv2: depths, num_heads, has_msa and local_ws need one entry per stage")
         self.num_classes = num_classes
         self.global_pool = global_pool
         self.in_chans = in_chans
+        self.output_fmt = 'NHWC'
         self.num_layers = num_stages
         self.embed_dim = embed_dim
         self.num_features = self.head_hidden_size = int(embed_dim * 2 ** (num_stages - 1))
-        self.grad_checkpointing = False
         self.min_size = MIN_SIZE
 
-        self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim, norm_layer if patch_norm else None)
+        # the image zero-padded at the bottom / right to whole patches (the official dense backbone)
+        self.patch_embed = PatchEmbed(None, patch_size, in_chans, embed_dim, norm_layer=norm_layer if patch_norm else None,
+                                      output_fmt='NHWC', strict_img_size=False, dynamic_img_pad=True)
         self.pos_drop = nn.Dropout(p=drop_rate)
 
-        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, sum(depths))]
+        dpr = calculate_drop_path_rates(drop_path_rate, sum(depths))
         self.layers = nn.ModuleList()
         self.feature_info = []
         for i in range(num_stages):
@@ -350,27 +238,18 @@ class LITv2(nn.Module):
             self.feature_info.append(dict(num_chs=dim, reduction=patch_size * 2 ** i, module=f'layers.{i}'))
 
         self.norm = norm_layer(self.num_features)
-        self.head_drop = nn.Dropout(drop_rate)
-        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+        self.head = ClassifierHead(self.num_features, num_classes, pool_type=global_pool, drop_rate=drop_rate,
+                                   input_fmt=self.output_fmt)
         self.apply(self._init_weights)
 
     @staticmethod
     def _init_weights(m):
-        if isinstance(m, nn.Linear):
-            trunc_normal_(m.weight, std=0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.LayerNorm):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, DWConv):  # the official DWMlp init: normal(0, sqrt(2 / fan_out))
+        init_linear(m)
+        if isinstance(m, DWConv):  # the official DWMlp init: normal(0, sqrt(2 / fan_out))
             conv = m.dwconv
             fan_out = conv.kernel_size[0] * conv.kernel_size[1] * conv.out_channels // conv.groups
             nn.init.normal_(conv.weight, 0, (2.0 / fan_out) ** 0.5)
             nn.init.zeros_(conv.bias)
-
-    # ------------------------------------------------------------------------------------------------------
-    # timm contract
 
     @torch.jit.ignore
     def no_weight_decay(self):
@@ -387,101 +266,18 @@ class LITv2(nn.Module):
             ],
         )
 
-    @torch.jit.ignore
-    def set_grad_checkpointing(self, enable=True):
-        self.grad_checkpointing = enable
-        for layer in self.layers:
-            layer.grad_checkpointing = enable
+    # PyramidMixin hooks: a stage's features are its blocks' output, before the DTM
+    stage_attr = 'layers'
 
-    @torch.jit.ignore
-    def get_classifier(self) -> nn.Module:
-        return self.head
+    def stem(self, x):
+        return self.pos_drop(self.patch_embed(x))
 
-    def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
-        self.num_classes = num_classes
-        if global_pool is not None:
-            if global_pool not in ('avg', ''):
-                raise ValueError(f"LITv2: global_pool must be 'avg' or '', got {global_pool!r}")
-            self.global_pool = global_pool
-        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+    def run_stage(self, i, x):
+        return self.layers[i](x)
 
-    def forward_intermediates(
-            self,
-            x: torch.Tensor,
-            indices: Optional[Union[int, List[int]]] = None,
-            norm: bool = False,
-            stop_early: bool = False,
-            output_fmt: str = 'NCHW',
-            intermediates_only: bool = False,
-    ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
-        """Stage outputs (before each stage's DTM) at strides 4, 8, 16, 32, NCHW.
-
-        Args:
-            x: Input images (B, C, H, W), any size >= 29.
-            indices: Take last n stages if int, all if None, select matching indices if sequence.
-            norm: Apply the final norm to the last stage's output (the only one it is sized for).
-            stop_early: Stop after the last requested stage.
-            output_fmt: 'NCHW' only.
-            intermediates_only: Only return the intermediates.
-        """
-        assert output_fmt in ('NCHW',), 'Output shape must be NCHW.'
-        check_image(x, self.in_chans, self.min_size, type(self).__name__)
-        intermediates = []
-        take_indices, max_index = feature_take_indices(len(self.layers), indices)
-        num_stages = len(self.layers)
-
-        x = self.pos_drop(self.patch_embed(x))
-        if torch.jit.is_scripting() or not stop_early:
-            stages = self.layers
-        else:
-            stages = self.layers[:max_index + 1]
-        i = 0
-        for i, stage in enumerate(stages):
-            x_out, x = stage(x)
-            if i in take_indices:
-                x_inter = self.norm(x_out) if norm and i == num_stages - 1 else x_out
-                intermediates.append(x_inter.permute(0, 3, 1, 2).contiguous())
-
-        if intermediates_only:
-            return intermediates
-        if i == num_stages - 1:
-            x = self.norm(x)
-        return x, intermediates
-
-    def prune_intermediate_layers(
-            self,
-            indices: Union[int, List[int]] = 1,
-            prune_norm: bool = False,
-            prune_head: bool = True,
-    ):
-        """Drop the stages (and the last kept stage's DTM) after the requested intermediates."""
-        take_indices, max_index = feature_take_indices(len(self.layers), indices)
-        prune_end = max_index < len(self.layers) - 1
-        self.layers = self.layers[:max_index + 1]
-        if prune_end:
-            self.layers[-1].downsample = nn.Identity()
-        if prune_norm or prune_end:
-            self.norm = nn.Identity()
-        if prune_head:
-            self.reset_classifier(0, '')
-        return take_indices
-
-    def forward_features(self, x):
-        """(B, C, H, W) images -> (B, H / 32, W / 32, num_features) normalised final map (NHWC)."""
-        check_image(x, self.in_chans, self.min_size, type(self).__name__)
-        x = self.pos_drop(self.patch_embed(x))
-        for layer in self.layers:
-            _, x = layer(x)
-        return self.norm(x)
-
-    def forward_head(self, x, pre_logits: bool = False):
-        if self.global_pool == 'avg':
-            x = x.mean(dim=(1, 2))
-        x = self.head_drop(x)
-        return x if pre_logits else self.head(x)
-
-    def forward(self, x):
-        return self.forward_head(self.forward_features(x))
+    def keep_stages(self, n):
+        self.layers = self.layers[:n]
+        self.layers[-1].downsample = nn.Identity()
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -498,14 +294,8 @@ def checkpoint_filter_fn(state_dict, model):
     state_dict = unwrap_checkpoint(state_dict)
     if any(k.startswith('backbone.') for k in state_dict):
         state_dict = {k[len('backbone.'):]: v for k, v in state_dict.items() if k.startswith('backbone.')}
-    out = {}
-    for k, v in state_dict.items():
-        if k.startswith('module.'):
-            k = k[len('module.'):]
-        if k[:4] == 'norm' and k[4:5].isdigit():   # dense backbones' per-level norms
-            continue
-        out[k] = v
-    return out
+    # the dense backbones' per-level norms (norm0..norm3) are not part of the classification model
+    return classifier_to_head_fc({k: v for k, v in state_dict.items() if not (k[:4] == 'norm' and k[4:5].isdigit())})
 
 
 def _create_litv2(variant, pretrained=False, **kwargs):
@@ -518,7 +308,7 @@ def _cfg(url='', **kwargs):
         'min_input_size': (3, MIN_SIZE, MIN_SIZE),
         'crop_pct': 0.875, 'interpolation': 'bicubic', 'fixed_input_size': False,
         'mean': IMAGENET_DEFAULT_MEAN, 'std': IMAGENET_DEFAULT_STD,
-        'first_conv': 'patch_embed.proj', 'classifier': 'head',
+        'first_conv': 'patch_embed.proj', 'classifier': 'head.fc',
         'license': 'apache-2.0', 'origin_url': 'https://github.com/ziplab/LITv2',
         'paper_ids': 'arXiv:2205.13213', 'paper_name': 'Fast Vision Transformers with HiLo Attention',
         **kwargs,

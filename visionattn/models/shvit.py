@@ -10,8 +10,8 @@ wrapped as ``{"model": ...}``).
 
 What differs from timm's model:
 
-- the single-head attention (SHSA) runs through ``torch.nn.functional.scaled_dot_product_attention`` (the
-  ``reference`` attention backend computes softmax(q k^T * scale) v explicitly instead: the ground truth);
+- the single-head attention is ``visionattn.layers.SHSA`` (dense attention through ``visionattn.ops``, so the
+  attention backends reach it);
 - ``features_only=True`` / ``forward_intermediates`` give the three stage outputs at strides 16 / 32 / 64,
   the levels the official detection backbone (``downstream/shvit.py``) hands to its FPN, at any input size;
 - ``fuse()`` folds every BatchNorm into the preceding convolution (and the head's BatchNorm1d into the
@@ -20,58 +20,38 @@ What differs from timm's model:
 - inputs are checked (shape, channels, at least 16x16 pixels) with clear errors.
 """
 import re
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import GroupNorm1, SelectAdaptivePool2d, SqueezeExcite, trunc_normal_
+from timm.layers import SelectAdaptivePool2d, SqueezeExcite, get_device_dtype, trunc_normal_
 from timm.models import generate_default_cfgs, register_model
-# _builder.feature_take_indices imports it from timm.layers, where timm 1.0.31 does not have it
-from timm.models._features import feature_take_indices
+from timm.models._manipulate import checkpoint_seq
 
-from visionattn.models._builder import build, check_image, conv_layout, unwrap_checkpoint
-from visionattn.ops import current_backend
+from visionattn.checkpoint import unwrap_checkpoint
+from visionattn.layers import SHSA, Conv2dNorm
+
+from ._base import PyramidMixin, build, conv_layout
 
 __all__ = ["SHViT", "checkpoint_filter_fn"]
 
 MIN_SIZE = 16  # the stem is a stride-16 patchify: below one 16x16 patch there is nothing to embed
+# size-dependent helpers are single nodes when torch.fx traces the model (timm's leaf functions)
+torch.fx.wrap("conv_layout")
 
 
 # ----------------------------------------------------------------------------------------------------------
 # layers
 
-class Conv2dNorm(nn.Sequential):
-    """Bias-free convolution followed by BatchNorm (official ``Conv2d_BN``, timm ``Conv2dNorm``)."""
-
-    def __init__(self, in_chs, out_chs, kernel_size=1, stride=1, padding=0, groups=1, bn_weight_init=1.0):
-        super().__init__()
-        self.add_module("c", nn.Conv2d(in_chs, out_chs, kernel_size, stride, padding, groups=groups, bias=False))
-        self.add_module("bn", nn.BatchNorm2d(out_chs))
-        nn.init.constant_(self.bn.weight, bn_weight_init)
-        nn.init.zeros_(self.bn.bias)
-
-    @torch.no_grad()
-    def fuse(self) -> nn.Conv2d:
-        """One convolution with bias computing conv -> BatchNorm (eval statistics)."""
-        conv, bn = self.c, self.bn
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                          conv.dilation, conv.groups, bias=True, device=conv.weight.device, dtype=conv.weight.dtype)
-        fused.weight.copy_(conv.weight * scale[:, None, None, None])
-        fused.bias.copy_(bn.bias - bn.running_mean * scale)
-        return fused
-
-
 class NormLinear(nn.Sequential):
     """BatchNorm1d followed by a linear layer (official ``BN_Linear``)."""
 
-    def __init__(self, in_features, out_features, bias=True, std=0.02):
+    def __init__(self, in_features, out_features, bias=True, std=0.02, device=None, dtype=None):
         super().__init__()
-        self.add_module("bn", nn.BatchNorm1d(in_features))
-        self.add_module("l", nn.Linear(in_features, out_features, bias=bias))
+        self.add_module("bn", nn.BatchNorm1d(in_features, device=device, dtype=dtype))
+        self.add_module("l", nn.Linear(in_features, out_features, bias=bias, device=device, dtype=dtype))
         trunc_normal_(self.l.weight, std=std)
         if bias:
             nn.init.zeros_(self.l.bias)
@@ -142,36 +122,6 @@ class PatchMerging(nn.Module):
         return self.conv3(self.se(self.act2(self.conv2(self.act1(self.conv1(x))))))
 
 
-def single_head_attention(q, k, v, scale):
-    """softmax(q k^T * scale) v for (B, N, d) maps, one head. ``reference`` backend: explicit softmax; any
-    other backend: ``scaled_dot_product_attention`` (value width may differ from the query / key width)."""
-    if current_backend() == "reference":
-        attn = (q @ k.transpose(-2, -1)) * scale
-        return attn.softmax(dim=-1) @ v
-    return F.scaled_dot_product_attention(q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1), scale=scale).squeeze(1)
-
-
-class SHSA(nn.Module):
-    """Single-head self-attention on the first ``pdim`` channels (GroupNorm(1) first); the other channels
-    pass through; both are projected together."""
-
-    def __init__(self, dim, qk_dim, pdim):
-        super().__init__()
-        self.dim, self.qk_dim, self.pdim = dim, qk_dim, pdim
-        self.scale = qk_dim ** -0.5
-        self.pre_norm = GroupNorm1(pdim)
-        self.qkv = Conv2dNorm(pdim, qk_dim * 2 + pdim)
-        self.proj = nn.Sequential(nn.ReLU(), Conv2dNorm(dim, dim, bn_weight_init=0.0))
-
-    def forward(self, x):
-        b, _, h, w = x.shape
-        x1, x2 = torch.split(x, [self.pdim, self.dim - self.pdim], dim=1)
-        qkv = self.qkv(self.pre_norm(x1)).flatten(2).transpose(1, 2)  # (B, N, 2 qk + pdim)
-        q, k, v = torch.split(qkv, [self.qk_dim, self.qk_dim, self.pdim], dim=-1)
-        x1 = single_head_attention(q, k, v, self.scale).transpose(1, 2).reshape(b, self.pdim, h, w)
-        return self.proj(torch.cat([x1, x2], dim=1))
-
-
 class BasicBlock(nn.Module):
     """Residual depthwise 3x3 conv, residual SHSA (type "s"; none for type "i"), residual FFN."""
 
@@ -206,17 +156,14 @@ class SHViTStage(nn.Module):
     def forward(self, x):
         x = self.downsample(x)
         if self.grad_checkpointing and not torch.jit.is_scripting():
-            for blk in self.blocks:
-                x = torch.utils.checkpoint.checkpoint(blk, x, use_reentrant=False)
-        else:
-            x = self.blocks(x)
-        return x
+            return checkpoint_seq(self.blocks, x)
+        return self.blocks(x)
 
 
 # ----------------------------------------------------------------------------------------------------------
 # model
 
-class SHViT(nn.Module):
+class SHViT(PyramidMixin, nn.Module):
     def __init__(
             self,
             in_chans: int = 3,
@@ -236,8 +183,8 @@ class SHViT(nn.Module):
             raise ValueError(f"global_pool must be '', 'avg', 'max' or 'avgmax', got {global_pool!r}")
         self.num_classes = num_classes
         self.in_chans = in_chans
+        self.min_size = MIN_SIZE
         self.drop_rate = drop_rate
-        self.grad_checkpointing = False
 
         c0 = embed_dim[0]
         self.patch_embed = nn.Sequential(
@@ -254,16 +201,16 @@ class SHViT(nn.Module):
             self.feature_info.append(dict(num_chs=ed, reduction=2 ** (i + 4), module=f"stages.{i}"))
         self.stages = nn.Sequential(*stages)
 
+        self.norm = nn.Identity()   # no final norm
         self.num_features = self.head_hidden_size = embed_dim[-1]
         self._make_head(num_classes, global_pool)
 
-    def _make_head(self, num_classes, global_pool):
+    def _make_head(self, num_classes, global_pool, **dd):
         self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=bool(global_pool))
         if self.global_pool.feat_mult() != 1:
             raise ValueError("SHViT's BatchNorm head needs a pooling that keeps the width (avg or max)")
-        self.head = NormLinear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+        self.head = NormLinear(self.num_features, num_classes, **dd) if num_classes > 0 else nn.Identity()
 
-    # -- timm contract -----------------------------------------------------------------------------------
     @torch.jit.ignore
     def no_weight_decay(self):
         return set()
@@ -278,74 +225,19 @@ class SHViT(nn.Module):
             ],
         )
 
-    @torch.jit.ignore
-    def set_grad_checkpointing(self, enable=True):
-        self.grad_checkpointing = enable
-        for s in self.stages:
-            s.grad_checkpointing = enable
-
+    # timm's SHViT head: pooling, then BatchNorm1d + Linear (``head.bn``, ``head.l``)
     @torch.jit.ignore
     def get_classifier(self):
         return self.head.l if isinstance(self.head, NormLinear) else self.head
 
+    @torch.jit.ignore
     def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
         self.num_classes = num_classes
         if global_pool is None:
             global_pool = self.global_pool.pool_type
-        p = next(self.parameters())
-        self._make_head(num_classes, global_pool)
+        self._make_head(num_classes, global_pool, **get_device_dtype(self))
         self.global_pool.train(self.training)
-        self.head.to(device=p.device, dtype=p.dtype).train(self.training)
-
-    def forward_intermediates(
-            self,
-            x: torch.Tensor,
-            indices: Optional[Union[int, List[int]]] = None,
-            norm: bool = False,
-            stop_early: bool = False,
-            output_fmt: str = "NCHW",
-            intermediates_only: bool = False,
-    ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
-        """Stage outputs (strides 16, 32, 64, the official detection backbone's levels), NCHW.
-
-        Args:
-            x: images (B, C, H, W), any H, W >= 16.
-            indices: take the last n stages if int, all if None, the listed ones if a sequence.
-            norm: no effect (SHViT has no final norm layer).
-            stop_early: stop after the last stage needed.
-            output_fmt: 'NCHW' only.
-            intermediates_only: return only the list of intermediates.
-        """
-        if output_fmt != "NCHW":
-            raise ValueError(f"SHViT gives NCHW intermediates only, not {output_fmt!r}")
-        check_image(x, self.in_chans, MIN_SIZE, type(self).__name__)
-        take_indices, max_index = feature_take_indices(len(self.stages), indices)
-        intermediates = []
-        x = self.patch_embed(conv_layout(x))
-        stages = self.stages if torch.jit.is_scripting() or not stop_early else self.stages[:max_index + 1]
-        for i, stage in enumerate(stages):
-            x = stage(x)
-            if i in take_indices:
-                intermediates.append(x)
-        if intermediates_only:
-            return intermediates
-        return x, intermediates
-
-    def prune_intermediate_layers(self, indices: Union[int, List[int]] = 1, prune_norm: bool = False,
-                                  prune_head: bool = True):
-        take_indices, max_index = feature_take_indices(len(self.stages), indices)
-        prune_end = max_index < len(self.stages) - 1
-        self.stages = self.stages[:max_index + 1]
-        if prune_end:
-            self.num_features = self.head_hidden_size = self.feature_info[max_index]["num_chs"]
-        if prune_head or prune_end:
-            self.reset_classifier(0, "")
-        return take_indices
-
-    def forward_features(self, x):
-        check_image(x, self.in_chans, MIN_SIZE, type(self).__name__)
-        x = self.patch_embed(conv_layout(x))
-        return self.stages(x)
+        self.head.train(self.training)
 
     def forward_head(self, x, pre_logits: bool = False):
         x = self.global_pool(x)
@@ -353,8 +245,14 @@ class SHViT(nn.Module):
             x = F.dropout(x, p=self.drop_rate, training=self.training)
         return x if pre_logits else self.head(x)
 
-    def forward(self, x):
-        return self.forward_head(self.forward_features(x))
+    # PyramidMixin hooks: the stage outputs at strides 16, 32, 64 (the official detection backbone's levels)
+    def stem(self, x):
+        return self.patch_embed(conv_layout(x))
+
+    def forward_features(self, x):   # written out: TorchScript compiles it
+        if not torch.jit.is_scripting():
+            x = self.check_input(x)
+        return self.stages(self.patch_embed(conv_layout(x)))
 
     # -- inference fusion --------------------------------------------------------------------------------
     @torch.no_grad()
@@ -404,7 +302,6 @@ def checkpoint_filter_fn(state_dict: Dict[str, Any], model: nn.Module) -> Dict[s
     as 2-D matrices (as the official loader allows) get their two trailing unit dimensions back. A
     distillation head (``head_dist``) is not part of this model and is dropped."""
     state_dict = unwrap_checkpoint(state_dict)
-    state_dict = {k[7:] if k.startswith("module.") else k: v for k, v in state_dict.items()}
     official = any(k.startswith("blocks1.") for k in state_dict)
     own = model.state_dict()
     out = {}

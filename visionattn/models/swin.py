@@ -13,41 +13,33 @@ resizes its bias table). At the sizes where timm needs no padding the outputs eq
 """
 import torch
 from torch import nn
-from timm.layers import ClassifierHead, DropPath, Mlp, PatchEmbed, to_2tuple, trunc_normal_
+from timm.layers import ClassifierHead, DropPath, Mlp, PatchEmbed, calculate_drop_path_rates, to_2tuple
 from timm.models import generate_default_cfgs, register_model
-from timm.models._registry import get_arch_pretrained_cfgs
-from timm.models._features import feature_take_indices
 from timm.models._manipulate import checkpoint_seq
+from timm.models._registry import get_arch_pretrained_cfgs
 from timm.models.swin_transformer import PatchMerging
 from timm.models.swin_transformer import checkpoint_filter_fn as timm_checkpoint_filter_fn
 
-from visionattn.layers.window_attention import WindowAttention, pad_to_multiple
+from visionattn.checkpoint import unwrap_checkpoint
+from visionattn.layers import WindowAttention
 
-from ._builder import build, check_image, unwrap_checkpoint
+from ._base import PyramidMixin, build, init_linear
 
 
 class SwinBlock(nn.Module):
     def __init__(self, dim, num_heads, window_size, shifted, mlp_ratio=4.0, qkv_bias=True, proj_drop=0.0,
                  drop_path=0.0, norm_layer=nn.LayerNorm):
         super().__init__()
-        self.window_size = to_2tuple(window_size)
-        self.shifted = shifted
         self.norm1 = norm_layer(dim)
-        self.attn = WindowAttention(dim, num_heads, self.window_size, qkv_bias=qkv_bias, proj_drop=proj_drop)
+        self.attn = WindowAttention(dim, num_heads, window_size, shifted=shifted, qkv_bias=qkv_bias,
+                                    proj_drop=proj_drop)
         self.drop_path1 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = norm_layer(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=proj_drop)
         self.drop_path2 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
-    def _attn(self, x):
-        h, w = x.shape[1:3]
-        # an axis no longer than the window is a single window: no shift (timm / official rule)
-        shift = tuple(ws // 2 if self.shifted and n > ws else 0 for n, ws in zip((h, w), self.window_size))
-        x = self.attn(pad_to_multiple(x, self.window_size), shift=shift)
-        return x[:, :h, :w]
-
     def forward(self, x):
-        x = x + self.drop_path1(self._attn(self.norm1(x)))
+        x = x + self.drop_path1(self.attn(self.norm1(x)))
         return x + self.drop_path2(self.mlp(self.norm2(x)))
 
 
@@ -72,7 +64,7 @@ def _stage_window(grid, stage, window_size):
     return tuple(max(1, min(g // 2 ** stage, w)) for g, w in zip(grid, to_2tuple(window_size)))
 
 
-class SwinTransformer(nn.Module):
+class SwinTransformer(PyramidMixin, nn.Module):
     """timm's SwinTransformer interface (NHWC features, ``head.fc``) on visionattn's window attention."""
 
     def __init__(self, img_size=224, patch_size=4, in_chans=3, num_classes=1000, global_pool="avg", embed_dim=96,
@@ -94,7 +86,7 @@ class SwinTransformer(nn.Module):
         self.min_size = patch_size * 2 ** (self.num_layers - 1)
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim, norm_layer=norm_layer,
                                       output_fmt="NHWC", strict_img_size=False, dynamic_img_pad=True)
-        dpr = [x.tolist() for x in torch.linspace(0, drop_path_rate, sum(depths)).split(list(depths))]
+        dpr = calculate_drop_path_rates(drop_path_rate, list(depths), stagewise=True)
         dims = [int(embed_dim * 2 ** i) for i in range(self.num_layers)]
         grid = [s // patch_size for s in to_2tuple(img_size)]
         self.feature_info = []
@@ -102,8 +94,8 @@ class SwinTransformer(nn.Module):
         for i in range(self.num_layers):
             layers.append(SwinStage(in_dim, dims[i], depths[i], downsample=i > 0, num_heads=num_heads[i],
                                     window_size=_stage_window(grid, i, window_size), drop_path=dpr[i],
-                                    mlp_ratio=mlp_ratio,
-                                    qkv_bias=qkv_bias, proj_drop=proj_drop_rate, norm_layer=norm_layer))
+                                    mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, proj_drop=proj_drop_rate,
+                                    norm_layer=norm_layer))
             reduction = reduction * 2 if i > 0 else reduction
             self.feature_info.append(dict(num_chs=dims[i], reduction=reduction, module=f"layers.{i}"))
             in_dim = dims[i]
@@ -111,14 +103,7 @@ class SwinTransformer(nn.Module):
         self.norm = norm_layer(self.num_features)
         self.head = ClassifierHead(self.num_features, num_classes, pool_type=global_pool, drop_rate=drop_rate,
                                    input_fmt=self.output_fmt)
-        self.apply(self._init_weights)
-
-    @staticmethod
-    def _init_weights(m):
-        if isinstance(m, nn.Linear):
-            trunc_normal_(m.weight, std=0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
+        self.apply(init_linear)
 
     @torch.jit.ignore
     def no_weight_decay(self):
@@ -131,64 +116,15 @@ class SwinTransformer(nn.Module):
                                                              (r"^layers\.(\d+)\.\w+\.(\d+)", None),
                                                              (r"^norm", (99999,))])
 
-    @torch.jit.ignore
-    def set_grad_checkpointing(self, enable=True):
-        for layer in self.layers:
-            layer.grad_checkpointing = enable
+    stage_attr = "layers"   # PyramidMixin's stages
 
-    @torch.jit.ignore
-    def get_classifier(self):
-        return self.head.fc
+    def stem(self, x):
+        return self.patch_embed(x)
 
-    def reset_classifier(self, num_classes, global_pool=None):
-        self.num_classes = num_classes
-        self.head.reset(num_classes, pool_type=global_pool)
-
-    def _check(self, x):
-        check_image(x, self.in_chans, self.min_size, type(self).__name__)
-
-    def forward_intermediates(self, x, indices=None, norm=False, stop_early=False, output_fmt="NCHW",
-                              intermediates_only=False):
-        if output_fmt not in ("NCHW", "NHWC"):
-            raise ValueError(f"output_fmt must be 'NCHW' or 'NHWC', got {output_fmt!r}")
-        self._check(x)
-        take_indices, max_index = feature_take_indices(len(self.layers), indices)
-        intermediates = []
-        x = self.patch_embed(x)
-        stages = self.layers if not stop_early else self.layers[:max_index + 1]
-        last = len(self.layers) - 1
-        for i, stage in enumerate(stages):
-            x = stage(x)
-            if i in take_indices:
-                y = self.norm(x) if norm and i == last else x
-                intermediates.append(y.permute(0, 3, 1, 2).contiguous() if output_fmt == "NCHW" else y)
-        if intermediates_only:
-            return intermediates
-        if len(stages) - 1 == last:
-            x = self.norm(x)
-        return x, intermediates
-
-    def prune_intermediate_layers(self, indices=1, prune_norm=False, prune_head=True):
-        take_indices, max_index = feature_take_indices(len(self.layers), indices)
-        prune_end = max_index < len(self.layers) - 1
-        self.layers = self.layers[:max_index + 1]
-        if prune_norm or prune_end:
-            self.norm = nn.Identity()
-        if prune_end:
-            self.num_features = self.head_hidden_size = self.feature_info[max_index]["num_chs"]
-        if prune_head or prune_end:
-            self.reset_classifier(0, "")
-        return take_indices
-
-    def forward_features(self, x):
-        self._check(x)
+    def forward_features(self, x):   # written out: TorchScript compiles it
+        if not torch.jit.is_scripting():
+            x = self.check_input(x)
         return self.norm(self.layers(self.patch_embed(x)))
-
-    def forward_head(self, x, pre_logits=False):
-        return self.head(x, pre_logits=True) if pre_logits else self.head(x)
-
-    def forward(self, x):
-        return self.forward_head(self.forward_features(x))
 
 
 def checkpoint_filter_fn(state_dict, model):

@@ -1,5 +1,7 @@
 """Argument checks shared by the attention ops: every bad call ends in an error that says what was
 wrong and what is allowed."""
+import functools
+
 import torch
 
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -62,6 +64,22 @@ def check_bias(op, name, bias, ref, full_shape, layout):
         raise ValueError(f"{op}: {name} of shape {tuple(bias.shape)} does not broadcast to {layout} = "
                          f"{tuple(full_shape)}")
     return bias
+
+
+def cached_tensors(maxsize):
+    """``functools.lru_cache`` for functions that build constant index / geometry tensors from sizes: the
+    tensors are built outside inference mode, so a table first built under ``torch.inference_mode()`` (an
+    evaluation) can still be saved for backward when the same sizes come back in training."""
+    def wrap(fn):
+        cached = functools.lru_cache(maxsize=maxsize)(fn)
+
+        @functools.wraps(fn)
+        def call(*args):
+            with torch.inference_mode(False):
+                return cached(*args)
+        call.cache_clear = cached.cache_clear
+        return call
+    return wrap
 
 
 def default_scale(scale, head_dim):

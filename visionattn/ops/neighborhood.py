@@ -22,13 +22,12 @@ softmax (TransNeXt's pooled tokens; NATTEN's additional keys), with ``extra_bias
 weight * value) let a layer change the weights between softmax and aggregation (TransNeXt adds its
 learnable-token term there).
 """
-import functools
 
 import torch
 import torch.nn.functional as F
 
-from ._backend import resolve_backend
-from ._checks import check_bias, check_maps, check_same, compute_dtype, default_scale, pair
+from ._backend import select_backend
+from ._checks import cached_tensors, check_bias, check_maps, check_same, compute_dtype, default_scale, pair
 
 BORDERS = ("clamp", "mask")
 
@@ -36,7 +35,7 @@ BORDERS = ("clamp", "mask")
 # ----------------------------------------------------------------------------------------------------------
 # geometry
 
-@functools.lru_cache(maxsize=256)
+@cached_tensors(maxsize=256)
 def _axis_table(length, kernel, dilation, border):
     """Per axis: key index (L, k), validity (L, k), bias index (L, k), on CPU."""
     r = kernel // 2
@@ -168,7 +167,7 @@ def neighborhood_attention(q, k, v, kernel_size, *, dilation=1, border="clamp", 
     elif extra_bias is not None:
         raise ValueError(f"{op}: extra_bias given without extra_k / extra_v")
     scale = default_scale(scale, q.shape[-1])
-    name = resolve_backend(backend, q)
+    name = select_backend(op, backend, q, head_dims=(q.shape[-1], v.shape[-1]), programs=(q.shape[0] * q.shape[3],))
     table = _table(q, kernel, dil, border)
     if name == "triton":
         from visionattn.kernels import neighborhood as nk
@@ -193,7 +192,7 @@ def neighborhood_scores(q, k, kernel_size, *, dilation=1, border="clamp", bias=N
     kernel, dil = _resolve_geometry(op, tuple(q.shape[1:3]), kernel_size, dilation, border)
     _check_rpb(op, bias, q, kernel)
     scale = default_scale(scale, q.shape[-1])
-    name = resolve_backend(backend, q)
+    name = select_backend(op, backend, q, head_dims=(q.shape[-1],), programs=(q.shape[0] * q.shape[3],))
     table = _table(q, kernel, dil, border)
     if name == "triton":
         from visionattn.kernels import neighborhood as nk
@@ -215,7 +214,7 @@ def neighborhood_aggregate(weights, v, kernel_size, *, dilation=1, border="clamp
     if weights.shape[-1] != kernel[0] * kernel[1]:
         raise ValueError(f"{op}: weights must have kernel_h * kernel_w = {kernel[0] * kernel[1]} entries in "
                          f"their last dim, got {weights.shape[-1]}")
-    name = resolve_backend(backend, v)
+    name = select_backend(op, backend, v, head_dims=(v.shape[-1],), programs=(v.shape[0] * v.shape[3],))
     table = _table(v, kernel, dil, border)
     if name == "triton":
         from visionattn.kernels import neighborhood as nk

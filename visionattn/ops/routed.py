@@ -14,7 +14,7 @@ Semantics (every backend computes exactly this):
 import torch
 import torch.nn.functional as F
 
-from ._backend import resolve_backend
+from ._backend import select_backend
 from ._checks import check_maps, check_same, compute_dtype, default_scale, pair
 
 _OP = "routed_attention"
@@ -37,7 +37,8 @@ def routed_attention(q, k, v, index, num_regions, *, scale=None, backend=None):
     regions = grid[0] * grid[1]
     _check_index(index, q, regions)
     scale = default_scale(scale, q.shape[-1])
-    name = resolve_backend(backend, q)
+    name = select_backend(_OP, backend, q, head_dims=(q.shape[-1], v.shape[-1]),
+                          programs=(q.shape[0] * q.shape[3],))
     if name == "reference":
         return _routed_reference(q, k, v, index, grid, scale)
     if name == "torch":

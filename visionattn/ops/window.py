@@ -21,14 +21,14 @@ Semantics (every backend computes exactly this):
 
 Returns (B, Hq, Wq, heads, Dv).
 """
-import functools
 from dataclasses import dataclass
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 
-from ._backend import resolve_backend
-from ._checks import check_bias, check_maps, check_same, compute_dtype, default_scale, pair
+from ._backend import select_backend
+from ._checks import cached_tensors, check_bias, check_maps, check_same, compute_dtype, default_scale, pair
 
 SHIFT_MASK_VALUE = -100.0  # timm's (and the official Swin's) value for masked SW-MSA scores
 _OP = "window_attention"
@@ -101,28 +101,43 @@ def window_geometry(q, k, v, window_size, shift_size=0, halo_size=0, bias=None):
     return g
 
 
-def window_attention(q, k, v, window_size, *, shift_size=0, halo_size=0, bias=None, scale=None, backend=None):
+def window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window_size: Union[int, Tuple[int, int]],
+                     shift_size: Union[int, Tuple[int, int]] = 0, halo_size: Union[int, Tuple[int, int]] = 0,
+                     bias: Optional[torch.Tensor] = None, scale: Optional[float] = None,
+                     backend: Optional[str] = None) -> torch.Tensor:
     """Attention inside (halo-grown) windows; see the module docstring for the exact semantics."""
+    if torch.jit.is_scripting():   # TorchScript: the torch backend, unchecked
+        return _window_torch(q, k, v, _pair(window_size), _pair(shift_size), _pair(halo_size), bias,
+                             q.shape[-1] ** -0.5 if scale is None else scale)
+    return _window_dispatch(q, k, v, window_size, shift_size, halo_size, bias, scale, backend)
+
+
+def _window_dispatch(q, k, v, window_size, shift_size, halo_size, bias, scale, backend):
     g = window_geometry(q, k, v, window_size, shift_size, halo_size, bias)
     scale = default_scale(scale, g.dim_qk)
-    name = resolve_backend(backend, q)
+    name = select_backend(_OP, backend, q, head_dims=(g.dim_qk, g.dim_v), programs=(g.heads,))
     if name == "reference":
         return _window_reference(q, k, v, g, bias, scale)
     if name == "torch":
-        return _window_torch(q, k, v, g, bias, scale)
+        return _window_torch(q, k, v, g.window, g.shift, g.halo, bias, scale)
     from visionattn.kernels import window as window_kernels
     return window_kernels.window_attention(q, k, v, g, bias, scale)
+
+
+def _pair(x: Union[int, Tuple[int, int]]) -> Tuple[int, int]:
+    if isinstance(x, int):
+        return (x, x)
+    return x
 
 
 # ----------------------------------------------------------------------------------------------------------
 # shared pieces
 
-@functools.lru_cache(maxsize=64)
-def _shift_region_labels(h, w, wh, ww, sh, sw):
+def _region_labels(h: int, w: int, wh: int, ww: int, sh: int, sw: int) -> torch.Tensor:
     """timm's region id of every token of the rolled (h, w) map, cut into windows: (nW, wh * ww)."""
     labels = torch.zeros(h, w, dtype=torch.int64)
-    bands_h = ((0, h - wh), (h - wh, h - sh), (h - sh, h))
-    bands_w = ((0, w - ww), (w - ww, w - sw), (w - sw, w))
+    bands_h = [(0, h - wh), (h - wh, h - sh), (h - sh, h)]
+    bands_w = [(0, w - ww), (w - ww, w - sw), (w - sw, w)]
     region = 0
     for h0, h1 in bands_h:
         for w0, w1 in bands_w:
@@ -131,16 +146,29 @@ def _shift_region_labels(h, w, wh, ww, sh, sw):
     return labels.view(h // wh, wh, w // ww, ww).permute(0, 2, 1, 3).reshape(-1, wh * ww)
 
 
+_cached_region_labels = cached_tensors(maxsize=64)(_region_labels)
+
+
+def _shift_mask(size: Tuple[int, int], window: Tuple[int, int], shift: Tuple[int, int], device: torch.device,
+                dtype: torch.dtype) -> torch.Tensor:
+    """Additive SW-MSA mask (nW, L, L): -100 between tokens of different regions of the rolled map, else 0."""
+    if torch.jit.is_scripting():
+        labels = _region_labels(size[0], size[1], window[0], window[1], shift[0], shift[1])
+    else:
+        labels = _cached_region_labels(size[0], size[1], window[0], window[1], shift[0], shift[1])
+    labels = labels.to(device)
+    differ = labels[:, :, None] != labels[:, None, :]
+    return torch.zeros(differ.shape, dtype=dtype, device=device).masked_fill_(differ, -100.0)  # SHIFT_MASK_VALUE
+
+
 def shift_mask(g: WindowGeometry, device, dtype):
-    """Additive SW-MSA mask (nW, L, L): -100 between tokens of different regions, else 0; None if no shift."""
+    """Additive SW-MSA mask (nW, L, L) of a call; None if it has no shift."""
     if not any(g.shift):
         return None
-    labels = _shift_region_labels(*g.q_size, *g.window, *g.shift).to(device)
-    differ = labels[:, :, None] != labels[:, None, :]
-    return torch.zeros(differ.shape, dtype=dtype, device=device).masked_fill_(differ, SHIFT_MASK_VALUE)
+    return _shift_mask(g.q_size, g.window, g.shift, device, dtype)
 
 
-def _partition(x, window):
+def _partition(x: torch.Tensor, window: Tuple[int, int]) -> torch.Tensor:
     """(B, H, W, heads, D) -> (B, nW, heads, wh * ww, D)."""
     b, h, w, n, d = x.shape
     wh, ww = window
@@ -148,22 +176,23 @@ def _partition(x, window):
     return x.reshape(b, (h // wh) * (w // ww), n, wh * ww, d)
 
 
-def _merge(x, g: WindowGeometry):
+def _merge(x: torch.Tensor, grid: Tuple[int, int], window: Tuple[int, int]) -> torch.Tensor:
     """(B, nW, heads, wh * ww, D) -> (B, Hq, Wq, heads, D)."""
     b, _, n, _, d = x.shape
-    (nh, nw), (wh, ww) = g.grid, g.window
+    (nh, nw), (wh, ww) = grid, window
     x = x.view(b, nh, nw, n, wh, ww, d).permute(0, 1, 4, 2, 5, 3, 6)
     return x.reshape(b, nh * wh, nw * ww, n, d)
 
 
-def _key_windows(x, g: WindowGeometry):
+def _key_windows(x: torch.Tensor, block: Tuple[int, int], halo: Tuple[int, int]) -> torch.Tensor:
     """(B, Hk, Wk, heads, D) -> (B, nW, heads, Lk, D): each block grown by the halo, zeros outside the map."""
-    if not any(g.halo):
-        return _partition(x, g.block)
-    (hh, hw), (kh, kw), (bh, bw) = g.halo, g.key_window, g.block
-    x = F.pad(x, (0, 0, 0, 0, hw, hw, hh, hh))
+    if halo[0] == 0 and halo[1] == 0:
+        return _partition(x, block)
+    (hh, hw), (bh, bw) = halo, block
+    kh, kw = bh + 2 * hh, bw + 2 * hw
+    x = F.pad(x, [0, 0, 0, 0, hw, hw, hh, hh])
     x = x.unfold(1, kh, bh).unfold(2, kw, bw)          # (B, nh, nw, heads, D, kh, kw)
-    b, nh, nw, n, d = x.shape[:5]
+    b, nh, nw, n, d = x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     return x.permute(0, 1, 2, 3, 5, 6, 4).reshape(b, nh * nw, n, kh * kw, d)
 
 
@@ -176,7 +205,7 @@ def _window_reference(q, k, v, g, bias, scale):
     if any(g.shift):
         roll = dict(shifts=(-g.shift[0], -g.shift[1]), dims=(1, 2))
         q, k, v = torch.roll(q, **roll), torch.roll(k, **roll), torch.roll(v, **roll)
-    qw, kw, vw = _partition(q, g.window), _key_windows(k, g), _key_windows(v, g)   # (B, nW, heads, L, D)
+    qw, kw, vw = _partition(q, g.window), _key_windows(k, g.block, g.halo), _key_windows(v, g.block, g.halo)
     scores = torch.einsum("bwnqd,bwnkd->bnwqk", qw, kw) * scale                     # (B, heads, nW, Lq, Lk)
     if bias is not None:
         scores = scores + bias.to(dtype)
@@ -184,7 +213,7 @@ def _window_reference(q, k, v, g, bias, scale):
     if mask is not None:
         scores = scores + mask[None, None]
     probs = scores.softmax(dim=-1)
-    out = _merge(torch.einsum("bnwqk,bwnkd->bwnqd", probs, vw), g)
+    out = _merge(torch.einsum("bnwqk,bwnkd->bwnqd", probs, vw), g.grid, g.window)
     if any(g.shift):
         out = torch.roll(out, shifts=g.shift, dims=(1, 2))
     return out.to(in_dtype)
@@ -193,29 +222,38 @@ def _window_reference(q, k, v, g, bias, scale):
 # ----------------------------------------------------------------------------------------------------------
 # torch: batched SDPA over the windows
 
-def _window_torch(q, k, v, g, bias, scale):
+def _window_torch(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: Tuple[int, int],
+                  shift: Tuple[int, int], halo: Tuple[int, int], bias: Optional[torch.Tensor],
+                  scale: float) -> torch.Tensor:
     in_dtype = q.dtype
-    if any(g.shift):
-        roll = dict(shifts=(-g.shift[0], -g.shift[1]), dims=(1, 2))
-        q, k, v = torch.roll(q, **roll), torch.roll(k, **roll), torch.roll(v, **roll)
-    b, nwin, n = g.batch, g.num_windows, g.heads
-    qw, kw, vw = _partition(q, g.window), _key_windows(k, g), _key_windows(v, g)   # (B, nW, heads, L, D)
-    mask = None
+    shifted = shift[0] != 0 or shift[1] != 0
+    if shifted:
+        q = torch.roll(q, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+        k = torch.roll(k, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+        v = torch.roll(v, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+    b, n, dqk, dv = q.shape[0], q.shape[3], q.shape[-1], v.shape[-1]
+    grid = (q.shape[1] // window[0], q.shape[2] // window[1])
+    block = (k.shape[1] // grid[0], k.shape[2] // grid[1])
+    nwin, lq = grid[0] * grid[1], window[0] * window[1]
+    lk = (block[0] + 2 * halo[0]) * (block[1] + 2 * halo[1])
+    qw, kw, vw = _partition(q, window), _key_windows(k, block, halo), _key_windows(v, block, halo)
+    mask: Optional[torch.Tensor] = None
     if bias is not None:
         mask = bias.to(in_dtype)
-        mask = mask.view((1,) * (5 - mask.dim()) + tuple(mask.shape)).transpose(1, 2)  # (b, nW, heads, Lq, Lk)
-    shifted = shift_mask(g, q.device, in_dtype)
-    if shifted is not None:
-        shifted = shifted[None, :, None]
-        mask = shifted if mask is None else mask + shifted
+        while mask.dim() < 5:
+            mask = mask.unsqueeze(0)
+        mask = mask.transpose(1, 2)                       # (b, nW, heads, Lq, Lk)
+    if shifted:
+        region = _shift_mask((q.shape[1], q.shape[2]), window, shift, q.device, in_dtype)[None, :, None]
+        mask = region if mask is None else mask + region
     if mask is not None:
         # windows and heads share SDPA's head axis so the mask broadcasts over the batch only
         mb = mask.shape[0]
-        mask = mask.expand(mb, nwin, n, g.lq, g.lk).reshape(mb, nwin * n, g.lq, g.lk)
+        mask = mask.expand(mb, nwin, n, lq, lk).reshape(mb, nwin * n, lq, lk)
     out = F.scaled_dot_product_attention(
-        qw.reshape(b, nwin * n, g.lq, g.dim_qk), kw.reshape(b, nwin * n, g.lk, g.dim_qk),
-        vw.reshape(b, nwin * n, g.lk, g.dim_v), attn_mask=mask, scale=scale)
-    out = _merge(out.view(b, nwin, n, g.lq, g.dim_v), g)
-    if any(g.shift):
-        out = torch.roll(out, shifts=g.shift, dims=(1, 2))
+        qw.reshape(b, nwin * n, lq, dqk), kw.reshape(b, nwin * n, lk, dqk), vw.reshape(b, nwin * n, lk, dv),
+        attn_mask=mask, scale=scale)
+    out = _merge(out.view(b, nwin, n, lq, dv), grid, window)
+    if shifted:
+        out = torch.roll(out, shifts=(shift[0], shift[1]), dims=(1, 2))
     return out

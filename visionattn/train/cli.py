@@ -7,7 +7,7 @@ import sys
 from mmengine.config import DictAction
 
 from .config import ConfigError, is_classification, load_config, resolve
-from .engine import CheckpointError
+from visionattn.checkpoint import CheckpointError
 
 
 def _work_dir(cfg, args, config_path):
@@ -25,6 +25,9 @@ def train_main(argv=None):
     p.add_argument("--resume", nargs="?", const="auto", default=None,
                    help="'auto' (default when the flag is given): the newest complete checkpoint of the work dir; "
                         "or a checkpoint folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="classification: start over in a work dir that holds a run (deletes its checkpoints, best "
+                        "weights, metrics and logs; other files stay). Without it, such a work dir needs --resume")
     p.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys: key=value ...")
     p.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none",
                    help="mmdet / mmseg configs: how processes were started (classification uses accelerate launch)")
@@ -38,10 +41,14 @@ def train_main(argv=None):
         resolved = resolve(cfg)
         work_dir = _work_dir(resolved, args, args.config)
         resolved["work_dir"] = work_dir
-        os.makedirs(work_dir, exist_ok=True)
         from .engine import Trainer
-        trainer = Trainer(resolved, work_dir, resume=args.resume, raw_config_text=cfg.pretty_text)
-        trainer.fit()
+        from .rundir import is_main_process, prepare
+        lock = prepare(work_dir, args.resume, args.overwrite) if is_main_process() else None
+        try:
+            Trainer(resolved, work_dir, resume=args.resume, raw_config_text=cfg.pretty_text).fit()
+        finally:
+            if lock is not None:
+                lock.release()
     except (ConfigError, FileNotFoundError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -70,7 +77,7 @@ def test_main(argv=None):
         return 2
     print(json.dumps(metrics))
     if args.json:
-        from .engine import atomic_write_text
+        from visionattn.checkpoint import atomic_write_text
         atomic_write_text(args.json, json.dumps(metrics, indent=1))
     return 0
 

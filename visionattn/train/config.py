@@ -11,6 +11,7 @@ DEFAULTS = dict(
     model=dict(
         name=None,                      # any registered timm / visionattn model name
         pretrained=False,               # True: the model's official weights; or a path to a local file
+        pretrained_strict=True,         # False: load a file that only partly fits (what fits; the rest reported)
         num_classes=None,               # default: the dataset's class count
         drop_rate=0.0,
         drop_path_rate=0.0,
@@ -101,6 +102,58 @@ def is_classification(cfg):
     return cfg.get("task", "classification") == "classification" and "train_dataloader" not in cfg
 
 
+# numeric keys and the values they take: (lowest, lowest allowed?, highest, highest allowed?, may be None)
+_RANGES = {
+    "model.drop_rate": (0, True, 1, False, False), "model.drop_path_rate": (0, True, 1, False, False),
+    "data.img_size": (1, True, None, None, False), "data.batch_size": (1, True, None, None, False),
+    "data.val_batch_size": (1, True, None, None, True), "data.num_workers": (0, True, None, None, False),
+    "data.crop_pct": (0, False, 1, True, False), "data.reprob": (0, True, 1, True, False),
+    "data.hflip": (0, True, 1, True, False), "data.mixup": (0, True, None, None, False),
+    "data.cutmix": (0, True, None, None, False), "data.mixup_prob": (0, True, 1, True, False),
+    "data.mixup_switch_prob": (0, True, 1, True, False), "data.label_smoothing": (0, True, 1, False, False),
+    "data.val_fraction": (0, False, 1, False, False), "data.num_classes": (1, True, None, None, True),
+    "model.num_classes": (1, True, None, None, True),
+    "optim.lr": (0, False, None, None, False), "optim.weight_decay": (0, True, None, None, False),
+    "optim.momentum": (0, True, 1, True, False), "optim.layer_decay": (0, False, 1, True, True),
+    "optim.clip_grad": (0, False, None, None, True), "optim.lr_scale_batch": (0, False, None, None, True),
+    "sched.epochs": (1, True, None, None, False), "sched.warmup_epochs": (0, True, None, None, False),
+    "sched.warmup_lr": (0, True, None, None, False), "sched.min_lr": (0, True, None, None, False),
+    "sched.cooldown_epochs": (0, True, None, None, False),
+    "train.accum_steps": (1, True, None, None, False), "train.ema_decay": (0, False, 1, False, True),
+    "train.log_interval": (1, True, None, None, False), "train.checkpoint_every": (1, True, None, None, False),
+    "train.keep_checkpoints": (1, True, None, None, False), "train.eval_every": (1, True, None, None, False),
+    "train.max_steps_per_epoch": (1, True, None, None, True),
+}
+
+
+def _validate(out):
+    """Every numeric setting in its range, checked before any work starts."""
+    for key, (lo, lo_ok, hi, hi_ok, optional) in _RANGES.items():
+        group, name = key.split(".")
+        value = out[group][name]
+        if value is None and optional:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key '{key}' must be a number, got {value!r}")
+        low = value < lo if lo_ok else value <= lo
+        high = hi is not None and (value > hi if hi_ok else value >= hi)
+        if low or high:
+            allowed = (f"{'[' if lo_ok else '('}{lo}, " + (f"{hi}{']' if hi_ok else ')'}" if hi is not None else "inf)"))
+            raise ConfigError(f"config key '{key}' = {value!r} is out of range; allowed: {allowed}"
+                              + (" or None" if optional else ""))
+    if out["sched"]["warmup_epochs"] >= out["sched"]["epochs"]:
+        raise ConfigError(f"sched.warmup_epochs ({out['sched']['warmup_epochs']}) must be below sched.epochs "
+                          f"({out['sched']['epochs']})")
+    for key in ("drop_rate", "drop_path_rate"):
+        if not isinstance(out["model"][key], (int, float)):
+            raise ConfigError(f"config key 'model.{key}' must be a number")
+    if not isinstance(out["model"]["kwargs"], dict):
+        raise ConfigError(f"config key 'model.kwargs' must be a dict of model constructor arguments, got "
+                          f"{out['model']['kwargs']!r}")
+    if not isinstance(out["model"]["pretrained_strict"], bool):
+        raise ConfigError("config key 'model.pretrained_strict' must be True or False")
+
+
 def resolve(cfg):
     """Check a classification config's keys and fill in every default; returns a plain dict."""
     raw = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)
@@ -114,4 +167,5 @@ def resolve(cfg):
     if out["train"]["mixed_precision"] not in ("no", "bf16", "fp16"):
         raise ConfigError(f"train.mixed_precision must be 'no', 'bf16' or 'fp16', got "
                           f"{out['train']['mixed_precision']!r}")
+    _validate(out)
     return out

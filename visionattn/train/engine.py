@@ -8,7 +8,6 @@ one, and ``best/model.safetensors``. Checkpoints are written into a temporary fo
 so a run killed at any moment leaves only complete checkpoints; ``--resume auto`` continues from the newest
 and, in deterministic mode, ends with the same weights and metrics as an uninterrupted run.
 """
-import difflib
 import json
 import logging
 import math
@@ -19,36 +18,22 @@ import time
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+
+from visionattn.checkpoint import CheckpointError, atomic_save_safetensors, atomic_write_text
 
 from . import data as data_lib
+from .rundir import RunDirError, find_checkpoint, read_state  # noqa: F401  (find_checkpoint: the engine's API)
 from .config import ConfigError
 
 LOG = logging.getLogger("visionattn.train")
 
 
-class CheckpointError(RuntimeError):
-    """Weights that cannot be read, or that do not fit the model."""
 METRIC_KEYS = ("epoch", "train_loss", "val_loss", "val_top1", "val_top5", "lr", "img_per_s")
 
 
 # ----------------------------------------------------------------------------------------------------------
 # small utilities
-
-def atomic_write_text(path, text):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_save_safetensors(tensors, path):
-    tmp = f"{path}.tmp{os.getpid()}"
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp)
-    os.replace(tmp, path)
-
 
 def setup_logging(work_dir, main):
     LOG.handlers.clear()
@@ -59,60 +44,56 @@ def setup_logging(work_dir, main):
     stream.setFormatter(fmt)
     LOG.addHandler(stream)
     if main:
-        file = logging.FileHandler(os.path.join(work_dir, "train.log"))
+        # opened at the first record: a run refused while it is set up leaves no log behind
+        file = logging.FileHandler(os.path.join(work_dir, "train.log"), delay=True)
         file.setFormatter(fmt)
         LOG.addHandler(file)
 
 
 def check_model_name(name):
-    import timm
-    import visionattn  # noqa: F401  (registers the zoo)
-    if not timm.is_model(name):
-        close = difflib.get_close_matches(name, timm.list_models(), n=3)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ConfigError(f"unknown model {name!r}{hint} (timm.list_models() lists every registered name)")
+    from visionattn.models import check_model_name as check
+    check(name, ConfigError)
 
 
 def create_model(model_cfg, classes):
-    """The configured model; `pretrained` may be True (official weights) or a local file, whose classifier is
-    dropped when the class count differs (fine-tuning)."""
+    """The configured model; ``pretrained`` may be True (official weights) or a local file. A file is loaded with
+    ``visionattn.models.load_checkpoint``: a classifier of another class count is re-initialised (fine-tuning),
+    anything else that does not fit is an error unless ``pretrained_strict=False``."""
     import timm
+
+    from visionattn.models import load_checkpoint
     check_model_name(model_cfg["name"])
     kwargs = dict(model_cfg["kwargs"])
+    # only options the config sets: a family without drop path (SHViT) takes none
+    for key in ("drop_rate", "drop_path_rate"):
+        if model_cfg[key]:
+            kwargs[key] = model_cfg[key]
     pretrained = model_cfg["pretrained"]
-    if isinstance(pretrained, str):
-        if not os.path.isfile(pretrained):
-            raise FileNotFoundError(f"model.pretrained file {pretrained!r} does not exist")
-        kwargs["pretrained_cfg_overlay"] = dict(file=pretrained)
-        pretrained = True
+    if isinstance(pretrained, str) and not os.path.isfile(pretrained):
+        raise FileNotFoundError(f"model.pretrained file {pretrained!r} does not exist")
     try:
-        return timm.create_model(model_cfg["name"], pretrained=bool(pretrained), num_classes=classes,
-                                 drop_rate=model_cfg["drop_rate"], drop_path_rate=model_cfg["drop_path_rate"],
-                                 **kwargs)
-    except RuntimeError as e:
-        if "state_dict" in str(e) or "size mismatch" in str(e):
-            raise CheckpointError(f"the pretrained weights do not fit model {model_cfg['name']!r}: {e}") from e
-        raise
+        model = timm.create_model(model_cfg["name"], pretrained=pretrained is True, num_classes=classes, **kwargs)
+    except TypeError as e:   # an option this model does not take
+        raise ConfigError(f"model {model_cfg['name']!r} cannot be built with {sorted(kwargs)}: {e}") from e
+    if isinstance(pretrained, str):
+        report = load_checkpoint(model, pretrained, strict=model_cfg["pretrained_strict"])
+        LOG.info(f"loaded {len(report['loaded'])} tensors from {pretrained}"
+                 + (f"; the classifier is re-initialised for {classes} classes" if report["head_reset"] else "")
+                 + (f"; not loaded (pretrained_strict=False): missing {report['missing'][:10]}, unexpected "
+                    f"{report['unexpected'][:10]}, mismatched {report['mismatched'][:5]}"
+                    if report["missing"] or report["unexpected"] or report["mismatched"] else ""))
+    return model
 
 
 def load_weights(model, path, strict=True):
-    """Weights from a model.safetensors file or a run's checkpoint folder (never unpickles code)."""
+    """Weights from a model.safetensors file or a run's checkpoint folder (never unpickles code); the class count
+    must match (evaluation)."""
+    from visionattn.models import load_checkpoint
     if os.path.isdir(path):
         path = os.path.join(path, "model.safetensors")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no weights at {path!r} (give a model.safetensors file or a checkpoint folder)")
-    try:
-        state = load_file(path) if path.endswith(".safetensors") else torch.load(path, map_location="cpu",
-                                                                                 weights_only=True)
-    except Exception as e:  # corrupt / truncated files
-        raise CheckpointError(f"cannot read weights from {path!r}: {e}") from e
-    from visionattn.models._builder import unwrap_checkpoint
-    state = unwrap_checkpoint(state)
-    result = model.load_state_dict(state, strict=False)
-    if strict and (result.missing_keys or result.unexpected_keys):
-        raise CheckpointError(f"checkpoint {path!r} does not match the model: missing keys {result.missing_keys[:20]}"
-                           f", unexpected keys {result.unexpected_keys[:20]}")
-    return result
+    return load_checkpoint(model, path, strict=strict, new_head=False)
 
 
 def accuracy_counts(logits, target, ks=(1, 5)):
@@ -164,32 +145,6 @@ class EpochShuffle(torch.utils.data.Sampler):
 # ----------------------------------------------------------------------------------------------------------
 # checkpoints
 
-def _complete(path):
-    return os.path.isfile(os.path.join(path, "trainer_state.json"))
-
-
-def find_checkpoint(work_dir, resume):
-    """The checkpoint folder to resume from, or None for `auto` with nothing saved yet."""
-    if resume is None:
-        return None
-    if resume != "auto":
-        if not (os.path.isdir(resume) and _complete(resume)):
-            raise FileNotFoundError(f"--resume {resume!r} is not a complete checkpoint folder "
-                                    "(one of <work_dir>/checkpoints/epoch_NNNN)")
-        return resume
-    ckpt_dir = os.path.join(work_dir, "checkpoints")
-    latest = os.path.join(ckpt_dir, "latest")
-    if os.path.isfile(latest):
-        with open(latest) as f:
-            path = os.path.join(ckpt_dir, f.read().strip())
-        if _complete(path):
-            return path
-    if not os.path.isdir(ckpt_dir):
-        return None
-    done = sorted(d for d in os.listdir(ckpt_dir) if d.startswith("epoch_") and _complete(os.path.join(ckpt_dir, d)))
-    return os.path.join(ckpt_dir, done[-1]) if done else None
-
-
 # ----------------------------------------------------------------------------------------------------------
 # the trainer
 
@@ -207,9 +162,7 @@ class Trainer:
                                        step_scheduler_with_optimizer=False, cpu=not torch.cuda.is_available())
         acc = self.accelerator
         self.main = acc.is_main_process
-        if self.main:
-            os.makedirs(os.path.join(work_dir, "checkpoints"), exist_ok=True)
-        acc.wait_for_everyone()
+        os.makedirs(work_dir, exist_ok=True)   # checkpoints/ is made by the first checkpoint
         setup_logging(work_dir, self.main)
         set_seed(t["seed"], deterministic=t["deterministic"])
 
@@ -272,9 +225,17 @@ class Trainer:
     # -- checkpoints ---------------------------------------------------------------------------------------
 
     def _load(self, path):
-        self.accelerator.load_state(path)
-        with open(os.path.join(path, "trainer_state.json")) as f:
-            state = json.load(f)
+        state = read_state(path)
+        if state.get("model", self.cfg["model"]["name"]) != self.cfg["model"]["name"]:
+            raise CheckpointError(f"checkpoint {path!r} was saved by a run of {state['model']!r}, the config now "
+                                  f"builds {self.cfg['model']['name']!r}; resume with the config it was saved with, "
+                                  "or start over with --overwrite")
+        try:
+            self.accelerator.load_state(path)
+        except (RuntimeError, KeyError, ValueError) as e:   # the model or optimizer changed since it was saved
+            raise CheckpointError(f"checkpoint {path!r} does not fit the configured model / optimizer (was the "
+                                  f"config changed since it was saved?): {str(e)[:800]}; resume with the config it "
+                                  "was saved with, or start over with --overwrite") from e
         self.start_epoch, self.num_updates, self.best = state["epoch"] + 1, state["num_updates"], state["best"]
         self.scheduler.load_state_dict(state["scheduler"])
         if self.ema is not None:
@@ -292,26 +253,36 @@ class Trainer:
         ckpt_dir = os.path.join(self.work_dir, "checkpoints")
         name = f"epoch_{epoch:04d}"
         tmp, final = os.path.join(ckpt_dir, f".tmp_{name}"), os.path.join(ckpt_dir, name)
-        if self.main and os.path.exists(tmp):
-            shutil.rmtree(tmp)
-        acc.wait_for_everyone()
-        acc.save_state(tmp, safe_serialization=True)
         if self.main:
-            atomic_save_safetensors(acc.unwrap_model(self.model).state_dict(), os.path.join(tmp, "model.safetensors"))
-            if self.ema is not None:
-                atomic_save_safetensors(self.ema.module.state_dict(), os.path.join(tmp, "model_ema.safetensors"))
-            state = dict(epoch=epoch, num_updates=self.num_updates, best=self.best,
-                         scheduler=self.scheduler.state_dict(), model=self.cfg["model"]["name"], classes=self.classes)
-            # written last: its presence marks the folder complete
-            atomic_write_text(os.path.join(tmp, "trainer_state.json"), json.dumps(state, indent=1))
+            os.makedirs(ckpt_dir, exist_ok=True)
+            if os.path.exists(tmp):
+                shutil.rmtree(tmp)
+        acc.wait_for_everyone()
+        try:
+            acc.save_state(tmp, safe_serialization=True)
+            if self.main:
+                atomic_save_safetensors(acc.unwrap_model(self.model).state_dict(), os.path.join(tmp, "model.safetensors"))
+                if self.ema is not None:
+                    atomic_save_safetensors(self.ema.module.state_dict(), os.path.join(tmp, "model_ema.safetensors"))
+                state = dict(epoch=epoch, num_updates=self.num_updates, best=self.best,
+                             scheduler=self.scheduler.state_dict(), model=self.cfg["model"]["name"],
+                             classes=self.classes)
+                # written last: its presence marks the folder complete
+                atomic_write_text(os.path.join(tmp, "trainer_state.json"), json.dumps(state, indent=1))
+        except OSError as e:   # a full disk, a lost mount: the earlier checkpoints stay as they were
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise RunDirError(f"could not write checkpoint {final!r}: {e.strerror or e}; the earlier checkpoints "
+                              "are intact: free the space and continue with --resume") from e
+        if self.main:
+            old = os.path.join(ckpt_dir, f".old_{name}")   # an epoch run again: its earlier checkpoint goes last
             if os.path.exists(final):
-                shutil.rmtree(final)
+                os.replace(final, old)
             os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
             atomic_write_text(os.path.join(ckpt_dir, "latest"), name + "\n")
-            keep = self.cfg["train"]["keep_checkpoints"]
             done = sorted(d for d in os.listdir(ckpt_dir) if d.startswith("epoch_"))
-            for old in done[:-keep] if keep else []:
-                shutil.rmtree(os.path.join(ckpt_dir, old), ignore_errors=True)
+            for stale in done[:-self.cfg["train"]["keep_checkpoints"]]:
+                shutil.rmtree(os.path.join(ckpt_dir, stale), ignore_errors=True)
         acc.wait_for_everyone()
 
     def _save_best(self, epoch):
@@ -403,21 +374,7 @@ class Trainer:
                     record.update({f"ema_{k}": v for k, v in ema.items()})
             self.metrics.append(record)
             if self.main:
-                with open(os.path.join(self.work_dir, "metrics.jsonl"), "a") as f:
-                    f.write(json.dumps(record) + "\n")
-                    f.flush()
-                    os.fsync(f.fileno())
-                msg = f"epoch {epoch + 1}/{s['epochs']}: train loss {train_loss:.4f}"
-                if record["val_top1"] is not None:
-                    msg += (f", val loss {record['val_loss']:.4f}, top-1 {record['val_top1']:.2f}%, "
-                            f"top-5 {record['val_top5']:.2f}%")
-                LOG.info(msg + f", lr {record['lr']:.2e}, {img_s:.1f} img/s")
-                if record["val_top1"] is not None and record["val_top1"] > self.best["val_top1"]:
-                    self.best = dict(val_top1=record["val_top1"], epoch=epoch)
-                    self._save_best(epoch)
-                evaluated = [m for m in self.metrics if m["val_top1"] is not None]
-                if evaluated:
-                    plot_curves(evaluated, os.path.join(self.work_dir, "curves.png"))
+                self._record_epoch(epoch, record, train_loss, img_s)
             if (epoch + 1) % t["checkpoint_every"] == 0 or last:
                 self._save(epoch)
         if self.main:
@@ -425,3 +382,26 @@ class Trainer:
                      f"weights in {os.path.join(self.work_dir, 'best', 'model.safetensors')}")
         self.accelerator.end_training()
         return self.metrics
+
+    def _record_epoch(self, epoch, record, train_loss, img_s):
+        """metrics.jsonl (rewritten whole: a killed write leaves the previous file, never half a line), the log,
+        best/ and curves.png. A failed write (full disk, lost permission) ends the run with an error that says
+        what is intact."""
+        s = self.cfg["sched"]
+        try:
+            atomic_write_text(os.path.join(self.work_dir, "metrics.jsonl"),
+                              "".join(json.dumps(m) + "\n" for m in self.metrics))
+            msg = f"epoch {epoch + 1}/{s['epochs']}: train loss {train_loss:.4f}"
+            if record["val_top1"] is not None:
+                msg += (f", val loss {record['val_loss']:.4f}, top-1 {record['val_top1']:.2f}%, "
+                        f"top-5 {record['val_top5']:.2f}%")
+            LOG.info(msg + f", lr {record['lr']:.2e}, {img_s:.1f} img/s")
+            if record["val_top1"] is not None and record["val_top1"] > self.best["val_top1"]:
+                self.best = dict(val_top1=record["val_top1"], epoch=epoch)
+                self._save_best(epoch)
+            evaluated = [m for m in self.metrics if m["val_top1"] is not None]
+            if evaluated:
+                plot_curves(evaluated, os.path.join(self.work_dir, "curves.png"))
+        except OSError as e:
+            raise RunDirError(f"could not write epoch {epoch}'s results into {self.work_dir!r}: {e.strerror or e}; "
+                              "the files written before are intact: fix it and continue with --resume") from e

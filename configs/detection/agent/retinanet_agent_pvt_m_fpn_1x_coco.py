@@ -6,24 +6,5 @@
 # AdamW lr 1e-4, weight decay 1e-4 (no parameter-wise exemptions), step decay at epochs 8 and 11,
 # drop path 0.2; agent grids 12-16-28-28 (downstream_agent_shapes), no per-level output norms (as the
 # official AgentPVT backbone).
-_base_ = [
-    'mmdet::_base_/models/retinanet_r50_fpn.py',
-    'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-]
-custom_imports = dict(imports=['visionattn.mm'], allow_failed_imports=False)
-# timm pretrained_cfg url of agent_pvt_m (a (url, file name) pair: the official file is agent_pvt_m_max_acc.pth)
-pretrained = 'https://cloud.tsinghua.edu.cn/f/4d00ecacf18b45f9b88c/?dl=1'
-model = dict(
-    backbone=dict(
-        _delete_=True, type='VisionAttnBackbone', model_name='agent_pvt_m', out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.2, out_norm=None, norm_eval=False, with_cp=False,
-        model_kwargs=dict(agent_shapes=((12, 12), (16, 16), (28, 28), (28, 28))),
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
-    neck=dict(in_channels=[64, 128, 320, 512]))
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, weight_decay=1e-4))
-train_dataloader = dict(batch_size=2)
-auto_scale_lr = dict(enable=False, base_batch_size=16)
+_base_ = './retinanet_agent_pvt_t_fpn_1x_coco.py'
+model = dict(backbone=dict(model_name='agent_pvt_m', drop_path_rate=0.2))

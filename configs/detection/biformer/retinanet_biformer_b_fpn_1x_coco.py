@@ -3,24 +3,7 @@
 # 8 GPUs x 2 images (batch 16), 1333x800, AdamW lr 1e-4, weight decay 1e-4 (WaveViT recipe, no
 # parameter-wise exemptions), step decay at epochs 8 and 11, drop path 0.3; regions n_win 16, per-level
 # LayerNorm outputs, BatchNorm in eval mode (official norm_eval=True). Official runs: fp16; this is fp32.
-_base_ = [
-    'mmdet::_base_/models/retinanet_r50_fpn.py',
-    'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-]
-custom_imports = dict(imports=['visionattn.mm'], allow_failed_imports=False)
-# timm pretrained_cfg url of biformer_b (a (url, file name) pair: the official file is biformer_base_in1k.pth)
-pretrained = 'https://api.onedrive.com/v1.0/shares/s!AkBbczdRlZvChHI_XPhoadjaNxtO/root/content'
+_base_ = './retinanet_biformer_s_fpn_1x_coco.py'
 model = dict(
-    backbone=dict(
-        _delete_=True, type='VisionAttnBackbone', model_name='biformer_b', out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.3, out_norm='LN', norm_eval=True, with_cp=False,
-        model_kwargs=dict(n_win=16),
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+    backbone=dict(model_name='biformer_b', drop_path_rate=0.3),
     neck=dict(in_channels=[96, 192, 384, 768]))
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=1e-4))
-train_dataloader = dict(batch_size=2)
-auto_scale_lr = dict(enable=False, base_batch_size=16)

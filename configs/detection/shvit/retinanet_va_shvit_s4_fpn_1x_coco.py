@@ -5,28 +5,14 @@
 # official custom keys attention_biases / attention_bias_idxs name no SHViT parameter), linear warm-up
 # 500 iterations, step decay at epochs 8 and 11; BatchNorm in eval mode (the official backbone always
 # keeps its BatchNorms in eval mode), no drop path (SHViT has none), no extra output norms.
-# Levels: SHViT gives 3 maps at strides 16, 32, 64. The official neck (EfficientViTFPN, not in mmdet 3.3)
-# adds transposed-conv levels finer than stride 16 (stride 8); mmdet's FPN cannot, so here
-# the FPN runs on the 3 maps from level 0 plus 2 coarser extra levels (strides 16-256) and the anchors
-# are rescaled (octave base scale 2 instead of 4) so that the anchor sizes stay 32-512 as in the official run.
-_base_ = [
-    'mmdet::_base_/models/retinanet_r50_fpn.py',
-    'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
-]
-custom_imports = dict(imports=['visionattn.mm'], allow_failed_imports=False)
-# official release (timm tag va_shvit_s4.orig_in1k; the default tag va_shvit_s4.in1k is hub-only)
-pretrained = 'https://github.com/ysj9909/SHViT/releases/download/v1.0/shvit_s4.pth'
+# Levels: SHViT gives 3 maps at strides 16, 32, 64; the official neck (EfficientViTFPN, visionattn.mm.necks)
+# adds one transposed-conv level (stride 8) and one 3x3 stride-2 convolution on the last map (stride 128), so
+# the pyramid is RetinaNet's usual 8-128 (standard anchors).
+_base_ = '../_base_/retinanet_fpn_1x_coco.py'
 model = dict(
-    backbone=dict(
-        _delete_=True, type='VisionAttnBackbone', model_name='va_shvit_s4', out_indices=(0, 1, 2),
-        out_norm=None, norm_eval=True, with_cp=False,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
-    neck=dict(in_channels=[224, 336, 448], start_level=0, add_extra_convs='on_input', num_outs=5),
-    bbox_head=dict(anchor_generator=dict(octave_base_scale=2, strides=[16, 32, 64, 128, 256])))
+    # the official release (timm's default tag .in1k is hub-only); no drop_path_rate (SHViT has none)
+    backbone=dict(model_name='va_shvit_s4.orig_in1k', out_indices=(0, 1, 2), out_norm=None, norm_eval=True),
+    neck=dict(_delete_=True, type='EfficientViTFPN', in_channels=[224, 336, 448], out_channels=256, start_level=0,
+              num_outs=5, num_extra_trans_convs=1, add_extra_convs='on_input'))
 optim_wrapper = dict(
-    type='OptimWrapper',
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05))
-train_dataloader = dict(batch_size=2)
-auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -5,30 +5,14 @@
 # on norms, position tables and agent biases), linear warm-up 1500 iterations then poly decay (power 1),
 # drop path 0.3; agent grids 9-12-14-7 (downstream_agent_shapes), per-level LayerNorm outputs, auxiliary
 # FCN head on stage 3.
-_base_ = [
-    'mmseg::_base_/models/upernet_r50.py',
-    'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_160k.py',
-]
-custom_imports = dict(imports=['visionattn.mm'], allow_failed_imports=False)
-# timm pretrained_cfg url of agent_swin_t (a (url, file name) pair: the official file is agent_swin_t_max_acc.pth)
-pretrained = 'https://cloud.tsinghua.edu.cn/f/a2ddc1190c224f768a41/?dl=1'
-crop_size = (512, 512)
+_base_ = '../_base_/upernet_160k_ade20k-512x512.py'
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    pretrained=None,
     backbone=dict(
-        _delete_=True, type='VisionAttnBackbone', model_name='agent_swin_t', out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.3, out_norm='LN', norm_eval=False, with_cp=False,
-        model_kwargs=dict(agent_shapes=((9, 9), (12, 12), (14, 14), (7, 7))),
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
-    decode_head=dict(in_channels=[96, 192, 384, 768], num_classes=150),
-    auxiliary_head=dict(in_channels=384, num_classes=150))
+        model_name='agent_swin_t', drop_path_rate=0.3, out_norm='LN',
+        model_kwargs=dict(agent_shapes=((9, 9), (12, 12), (14, 14), (7, 7)))),
+    decode_head=dict(in_channels=[96, 192, 384, 768]),
+    auxiliary_head=dict(in_channels=384))
 optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=6e-5, betas=(0.9, 0.999), weight_decay=0.01),
     paramwise_cfg=dict(custom_keys={
         'absolute_pos_embed': dict(decay_mult=0.0),
         'relative_position_bias_table': dict(decay_mult=0.0),
@@ -39,10 +23,3 @@ optim_wrapper = dict(
         'aw_bias': dict(decay_mult=0.0),
         'ha_bias': dict(decay_mult=0.0),
         'wa_bias': dict(decay_mult=0.0)}))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000, by_epoch=False),
-]
-train_dataloader = dict(batch_size=2)
-val_dataloader = dict(batch_size=1)
-test_dataloader = val_dataloader

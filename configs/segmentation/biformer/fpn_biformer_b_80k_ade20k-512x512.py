@@ -2,36 +2,9 @@
 # (official semantic_segmentation/README.md, configs/ade20k/sfpn.biformer_base.py).
 # 8 GPUs x 4 images (batch 32; UniFormer's 4-GPU recipe with lr x2 and half the iterations), AdamW
 # lr 2e-4, weight decay 1e-4, linear warm-up 1000 iterations (from 0.1x) and cosine decay to 1e-8x,
-# drop path 0.3; regions n_win 8 (training resolution 512), per-level LayerNorm outputs. Official runs
+# drop path 0.3; regions n_win 8 (training resolution 512), per-level LayerNorm outputs (eps 1e-6). Official runs
 # used fp16 and a test-time AlignResize to a multiple of 32 (BiFormer pads itself here).
-_base_ = [
-    'mmseg::_base_/models/fpn_r50.py',
-    'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py',
-]
-custom_imports = dict(imports=['visionattn.mm'], allow_failed_imports=False)
-# timm pretrained_cfg url of biformer_b (a (url, file name) pair: the official file is biformer_base_in1k.pth)
-pretrained = 'https://api.onedrive.com/v1.0/shares/s!AkBbczdRlZvChHI_XPhoadjaNxtO/root/content'
-crop_size = (512, 512)
+_base_ = './fpn_biformer_s_80k_ade20k-512x512.py'
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    pretrained=None,
-    backbone=dict(
-        _delete_=True, type='VisionAttnBackbone', model_name='biformer_b', out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.3, out_norm='LN', norm_eval=False, with_cp=False,
-        model_kwargs=dict(n_win=8),
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
-    neck=dict(in_channels=[96, 192, 384, 768]),
-    decode_head=dict(num_classes=150))
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-4, weight_decay=1e-4))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=1000),
-    dict(type='CosineAnnealingLR', T_max=80000, eta_min_ratio=1e-8, by_epoch=False, begin=0, end=80000),
-]
-train_dataloader = dict(batch_size=4)
-val_dataloader = dict(batch_size=1)
-test_dataloader = val_dataloader
+    backbone=dict(model_name='biformer_b', drop_path_rate=0.3),
+    neck=dict(in_channels=[96, 192, 384, 768]))

@@ -2,31 +2,6 @@
 # (official README segmentation Table: segmentation/configs/litv2/litv2_m_fpn_r50_512x512_80k_ade20k.py).
 # 8 GPUs x 2 images (batch 16), AdamW lr 1e-4, weight decay 1e-4 (no parameter-wise exemptions), poly
 # decay (power 0.9) to 1e-6, drop path 0.2; HiLo alpha 0.9, local windows (0, 0, 2, 1), per-level
-# LayerNorm outputs on all four levels (as the official segmentation backbone).
-_base_ = [
-    'mmseg::_base_/models/fpn_r50.py',
-    'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_80k.py',
-]
-custom_imports = dict(imports=['visionattn.mm'], allow_failed_imports=False)
-pretrained = 'https://github.com/ziplab/LITv2/releases/download/v1.0/litv2_m.pth'
-crop_size = (512, 512)
-model = dict(
-    data_preprocessor=dict(size=crop_size),
-    pretrained=None,
-    backbone=dict(
-        _delete_=True, type='VisionAttnBackbone', model_name='litv2_m', out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.2, out_norm='LN', norm_eval=False, with_cp=False,
-        model_kwargs=dict(alpha=0.9, local_ws=(0, 0, 2, 1)),
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
-    neck=dict(in_channels=[96, 192, 384, 768]),
-    decode_head=dict(num_classes=150))
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-4))
-param_scheduler = [dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=0, end=80000, by_epoch=False)]
-train_dataloader = dict(batch_size=2)
-val_dataloader = dict(batch_size=1)
-test_dataloader = val_dataloader
+# LayerNorm outputs on all four levels (as the official segmentation backbone: norm0-norm3).
+_base_ = './fpn_litv2_s_80k_ade20k-512x512.py'
+model = dict(backbone=dict(model_name='litv2_m'))

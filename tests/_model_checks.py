@@ -1,8 +1,7 @@
-"""Checks every registered model passes: the timm contract (DESIGN.md, "Models"; the bar is timm's own
-tests/test_models.py), official checkpoint layouts (parity/specs), official outputs (parity fixtures),
-dense features at any size, clear errors. Family test files call these per variant."""
+"""Checks the family test files and the model contract (tests/test_model_contract.py) share: official checkpoint
+layouts (parity/specs), official outputs (parity fixtures), dense features at given sizes, clear errors, backend
+agreement, torch.compile."""
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -50,6 +49,28 @@ def check_spec_keys(name, official, filter_fn):
     assert sum(p.numel() for p in model.parameters()) == s["params"]
 
 
+def save_training_checkpoint(path, tmp_path, monkeypatch, model_type, **entries):
+    """``entries`` and a yacs CfgNode ``config`` saved to ``path``, as the official Agent-Attention training scripts
+    save their files (yacs is not installed here: a stand-in package makes the CfgNode, then it is made
+    unimportable again, as on a user's machine, so loading must not need it)."""
+    fake = tmp_path / "fake_yacs"
+    (fake / "yacs").mkdir(parents=True)
+    (fake / "yacs" / "__init__.py").write_text("")
+    (fake / "yacs" / "config.py").write_text(
+        "class CfgNode(dict):\n"
+        "    def __init__(self, d=None):\n"
+        "        super().__init__(d or {})\n"
+        "        self.__dict__['__immutable__'] = False\n")
+    monkeypatch.syspath_prepend(str(fake))
+    from yacs.config import CfgNode
+    torch.save(dict(entries, config=CfgNode({"MODEL": CfgNode({"TYPE": model_type})})), path)
+    # gone for good (monkeypatch.delitem would put the stand-in back into sys.modules at teardown, where the next
+    # test's `import yacs` would find it)
+    for mod in [m for m in sys.modules if m == "yacs" or m.startswith("yacs.")]:
+        del sys.modules[mod]
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(fake)])
+
+
 def check_parity(name, fixture, tmp_path, backend="torch", wrap=True, images=None):
     """The official implementation's logits on deterministic official-format weights, loaded through
     pretrained=True with a local file (the parity fixtures' README). `images` limits the fixture batch
@@ -69,56 +90,6 @@ def check_parity(name, fixture, tmp_path, backend="torch", wrap=True, images=Non
 
 # ----------------------------------------------------------------------------------------------------------
 # timm contract
-
-def check_forward_backward(name, size=None):
-    """Forward at the default size; backward with another class count reaches every parameter."""
-    model = timm.create_model(name, num_classes=42)
-    size = size or _input_size(model)
-    model.train()
-    out = model(torch.randn(2, *size))
-    assert out.shape == (2, 42) and torch.isfinite(out).all()
-    out.mean().backward()
-    no_grad = [n for n, p in model.named_parameters() if p.grad is None]
-    assert not no_grad, f"parameters without gradient: {no_grad[:10]}"
-
-
-def check_default_cfg_and_heads(name):
-    model = timm.create_model(name).eval()
-    cfg = model.pretrained_cfg
-    sd = model.state_dict()
-    for key in (cfg["classifier"],) if isinstance(cfg["classifier"], str) else cfg["classifier"]:
-        assert key + ".weight" in sd, f"classifier {key} not in the model"
-    for key in (cfg["first_conv"],) if isinstance(cfg["first_conv"], str) else cfg["first_conv"]:
-        assert key + ".weight" in sd, f"first_conv {key} not in the model"
-    x = torch.randn(1, *_input_size(model))
-    with torch.no_grad():
-        feats = model.forward_features(x)
-        logits = model(x)
-        assert torch.allclose(model.forward_head(feats), logits, atol=1e-5, rtol=1e-5)
-        pre = model.forward_head(feats, pre_logits=True)
-        assert pre.shape == (1, model.num_features)
-        model.reset_classifier(0)
-        assert model(x).shape == (1, model.num_features)
-        model.reset_classifier(7)
-        assert model(x).shape == (1, 7)
-    assert model.get_classifier() is not None
-    assert isinstance(model.no_weight_decay(), (set, list, tuple))
-    for coarse in (True, False):
-        matcher = model.group_matcher(coarse=coarse)
-        assert "stem" in matcher and "blocks" in matcher
-
-
-def check_grad_checkpointing(name, batch=1):
-    model = timm.create_model(name).train()
-    x = torch.randn(batch, *_input_size(model))
-    torch.manual_seed(0)
-    ref = model(x)
-    model.set_grad_checkpointing(True)
-    torch.manual_seed(0)
-    out = model(x)
-    torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
-    out.sum().backward()
-
 
 def check_features(name, sizes=((200, 333), (512, 512)), levels=4, reductions=(4, 8, 16, 32), **kwargs):
     """features_only: `levels` NCHW maps with the channels and strides feature_info states, at any size;
@@ -149,6 +120,18 @@ def check_features(name, sizes=((200, 333), (512, 512)), levels=4, reductions=(4
         torch.testing.assert_close(pruned[1], inter[1])
 
 
+def check_default_size_features(name):
+    """At the default size the dense rules (bias resampling, padding) change nothing: the last level of
+    forward_intermediates, normed, is forward_features."""
+    model = timm.create_model(name).eval()
+    x = torch.randn(1, *_input_size(model))
+    with torch.no_grad():
+        final, inter = model.forward_intermediates(x, norm=True)
+        feats = model.forward_features(x)
+    torch.testing.assert_close(inter[-1], feats.permute(0, 3, 1, 2) if model.output_fmt == "NHWC" else feats)
+    torch.testing.assert_close(final, feats)
+
+
 def check_bad_inputs(name, min_size):
     model = timm.create_model(name).eval()
     size = _input_size(model)[1:]
@@ -158,6 +141,18 @@ def check_bad_inputs(name, min_size):
         model(torch.randn(1, 3, min_size - 1, min_size - 1))
     with pytest.raises(ValueError, match=r"\(batch, channels, height, width\)"):
         model(torch.randn(3, *size))
+    with pytest.raises(ValueError, match=r"empty batch"):
+        model(torch.randn(0, 3, *size))
+    with pytest.raises(TypeError, match=r"floating-point images .* got torch.uint8"):
+        model(torch.randint(0, 255, (1, 3, *size), dtype=torch.uint8))
+    # images in another floating dtype run in the model's (float64 / float16 into a float32 model)
+    x = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        ref = model(x)
+        for dtype in (torch.float64, torch.float16):
+            out = model(x.to(dtype))
+            assert out.dtype == ref.dtype
+            torch.testing.assert_close(out, model(x.to(dtype).float()))
 
 
 def check_compile(name, size=None, backend="aot_eager", model=None, x=None, fullgraph=False, **kwargs):
@@ -187,7 +182,3 @@ def check_backends_agree(name, size=None, backends=("reference", "torch")):
             outs.append(model(x))
     for o in outs[1:]:
         torch.testing.assert_close(o, outs[0], atol=1e-4 * max(1.0, outs[0].abs().max().item()), rtol=1e-4)
-
-
-def feature_size(size, stride):
-    return math.ceil(size / stride)

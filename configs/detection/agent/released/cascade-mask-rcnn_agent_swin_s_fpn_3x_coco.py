@@ -1,0 +1,27 @@
+# Agent Attention (ECCV 2024), COCO Cascade Mask R-CNN 3x, Agent-Swin-S, the official checkpoint: box AP 52.6, mask
+# AP 45.5 (the Cascade Mask R-CNN Table of the official downstream/detection/README.md; single scale, val2017; the
+# paper's COCO table adds box AP50 / AP75 71.3 / 57.1, mask 68.9 / 49.2).
+# The model of ../cascade-mask-rcnn_agent_swin_s_fpn_3x_coco.py (the official one: Agent-Swin-S, attention types
+# AABB, agent grids 9-12-14-7, LayerNorm outputs norm0-norm3; mmdet's FPN, RPN and Cascade Mask R-CNN (3 stages,
+# 4conv1fc bbox heads with SyncBN, class-specific regression, a mask head per stage); test at 1333x800 keep ratio,
+# no flip, padded to 32), its weights from the release, an mmdet 2.25 file converted on load (backbone keys through
+# Agent-Swin's filter, norm0-norm3 to the level norms; neck and head keys are named as in mmdet 3.3).
+# Backbone: the official one, except that the official code also shifts the odd window blocks along a map side of 7
+# or less, which ours (as the classification model) does not: this changes the stride-32 level (from 112 px down
+# also the stride-16 level) only for images resized to a side of 224 px or less (an aspect ratio above about 6 at
+# 1333x800) (model card, "Dense prediction at any size").
+# The release is a Tsinghua Cloud link ('?dl=1': a direct download) that publishes no file name: file_name is ours,
+# the official config's name.
+#   python tools/test.py configs/detection/agent/released/cascade-mask-rcnn_agent_swin_s_fpn_3x_coco.py pretrained
+_base_ = '../cascade-mask-rcnn_agent_swin_s_fpn_3x_coco.py'
+release = dict(
+    url='https://cloud.tsinghua.edu.cn/f/3d092a23b935458b98ed/?dl=1',
+    file_name='agent_swin_s_crcnn_3x_9-12-14-7.pth',
+    page='https://github.com/LeapLabTHU/Agent-Attention/tree/main/downstream/detection',
+    official_config='downstream/detection/configs/agent_swin/agent_swin_s_crcnn_3x_9-12-14-7.py',
+    framework='mmdet 2.25.2',
+    metrics=dict(bbox_mAP=52.6, segm_mAP=45.5),
+    notes=("Tsinghua Cloud publishes no file name for this link: 'agent_swin_s_crcnn_3x_9-12-14-7.pth' is this "
+           "project's name for it (the official config's); save a downloaded copy under it.",))
+load_from = release['url']
+model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

@@ -1,0 +1,21 @@
+# LITv2 (NeurIPS 2022), COCO RetinaNet 1x, LITv2-S with window size 2, the official checkpoint: box AP 44.0
+# (the RetinaNet Table of the official detection/README.md, row LITv2-S / window size 2; single scale,
+# val2017).
+# The model of ../retinanet_litv2_s_fpn_1x_coco.py (the official one: LITv2-S, HiLo local windows (0, 0, 2,
+# 1), LayerNorm outputs on levels 1-3 and none on level 0; mmdet's FPN from level 1 with extra convs on the
+# input, RetinaNet head; test at 1333x800 keep ratio, no flip, padded to 32), its weights from the release, an
+# mmdet 2.11 file converted on load (backbone keys through LITv2's filter, norm1-norm3 to the level norms;
+# neck and head keys are named as in mmdet 3.3).
+# Not exactly the official protocol: mmdet 3.3's RetinaNet inference keeps, per level, the nms_pre=1000 best
+# (anchor, class) scores above score_thr; mmdet 2.11 kept the 1000 anchors with the highest class score, then
+# thresholded. A small AP difference (about 0.1) may follow.
+#   python tools/test.py configs/detection/litv2/released/retinanet_litv2_s_fpn_1x_coco.py pretrained
+_base_ = '../retinanet_litv2_s_fpn_1x_coco.py'
+release = dict(
+    url='https://github.com/ziplab/LITv2/releases/download/v1.0/retinanet_litv2_s_fpn_1x_coco.pth',
+    file_name='retinanet_litv2_s_fpn_1x_coco.pth',
+    page='https://github.com/ziplab/LITv2/tree/main/detection',
+    official_config='detection/configs/litv2/retinanet_litv2_s_fpn_1x_coco.py', framework='mmdet 2.11.0',
+    metrics=dict(bbox_mAP=44.0))
+load_from = release['url']
+model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

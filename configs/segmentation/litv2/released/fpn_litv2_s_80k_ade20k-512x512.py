@@ -1,0 +1,17 @@
+# LITv2 (NeurIPS 2022), ADE20K Semantic FPN 80k (512x512), LITv2-S, the official checkpoint: mIoU 44.3 (the
+# segmentation Table of the official segmentation/README.md, row LITv2-S; single scale, val).
+# The model of ../fpn_litv2_s_80k_ade20k-512x512.py (the official one: LITv2-S, HiLo local windows (0, 0, 2,
+# 1), LayerNorm outputs on all four levels; mmseg's FPN and FPNHead, no auxiliary head; whole-image test at
+# 2048x512 keep ratio, no flip, no padding), its weights from the release, an mmseg 0.13 file converted on
+# load (backbone keys through LITv2's filter, norm0-norm3 to the level norms; neck and head keys are named as
+# in mmseg 1.2).
+#   python tools/test.py configs/segmentation/litv2/released/fpn_litv2_s_80k_ade20k-512x512.py pretrained
+_base_ = '../fpn_litv2_s_80k_ade20k-512x512.py'
+release = dict(
+    url='https://github.com/ziplab/LITv2/releases/download/v1.0/litv2_s_fpn_r50_512x512_80k_ade20k.pth',
+    file_name='litv2_s_fpn_r50_512x512_80k_ade20k.pth',
+    page='https://github.com/ziplab/LITv2/tree/main/segmentation',
+    official_config='segmentation/configs/litv2/litv2_s_fpn_r50_512x512_80k_ade20k.py', framework='mmseg 0.13.0',
+    metrics=dict(mIoU=44.3))
+load_from = release['url']
+model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

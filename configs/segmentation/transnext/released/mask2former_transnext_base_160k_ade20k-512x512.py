@@ -1,0 +1,18 @@
+# TransNeXt (CVPR 2024), ADE20K Mask2Former 160k 512x512, TransNeXt-Base, the official checkpoint: mIoU 54.7 (the
+# Model Zoo Table of the official segmentation/mask2former/README.md, also in the main README; single scale, val).
+# The model of ../mask2former_transnext_base_160k_ade20k-512x512.py (the official one: TransNeXt-Base with the
+# official img_size=512 'interpolation' position bias, its stage norms as outputs; mmseg's Mask2FormerHead with
+# mmdet's MSDeformAttn pixel decoder; whole-image test at 2048x512 keep ratio, padded to 32), its weights from the
+# release, an mmseg 1.0 file converted on load (backbone keys through TransNeXt's filter; head keys are named as in
+# mmseg 1.2 / mmdet 3.3).
+#   python tools/test.py configs/segmentation/transnext/released/mask2former_transnext_base_160k_ade20k-512x512.py pretrained
+_base_ = '../mask2former_transnext_base_160k_ade20k-512x512.py'
+release = dict(
+    url='https://huggingface.co/DaiShiResearch/mask2former-transnext-base-ade/resolve/main/mask2former_transnext_base_512x512_160k_ade20k_in1k.pth?download=true',
+    file_name='mask2former_transnext_base_512x512_160k_ade20k_in1k.pth',
+    page='https://github.com/DaiShiResearch/TransNeXt/tree/main/segmentation/mask2former',
+    official_config='segmentation/mask2former/configs/mask2former_transnext_base_160k_ade20k-512x512.py',
+    framework='mmseg 1.0.0',
+    metrics=dict(mIoU=54.7))
+load_from = release['url']
+model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

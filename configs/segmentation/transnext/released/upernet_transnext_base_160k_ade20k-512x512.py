@@ -1,0 +1,21 @@
+# TransNeXt (CVPR 2024), ADE20K UperNet 160k 512x512, TransNeXt-Base, the official checkpoint: mIoU 53.0 single
+# scale (the Model Zoo Table of the official segmentation/upernet/README.md, also in the main README; val).
+# The model of ../upernet_transnext_base_160k_ade20k-512x512.py (the official _ss one: TransNeXt-Base with the
+# official img_size=512 'interpolation' position bias, its stage norms as outputs; mmseg's UPerHead and auxiliary
+# FCNHead; sliding-window test, 512x512 crops, stride 341, images at 2048x512 keep ratio), its weights from the
+# release, an mmseg 0.30 file converted on load (backbone keys through TransNeXt's filter; head keys are named as in
+# mmseg 1.2).
+# Single scale only: the Table's ms + flip numbers (53.5 interpolated with img_size 800 / 53.7 extrapolated position
+# bias) come from mmseg 0.30's --aug-test protocol (whole images at (2048r, 512r), r = 0.5-1.75, flip, softmax
+# averaged), which no config here runs.
+#   python tools/test.py configs/segmentation/transnext/released/upernet_transnext_base_160k_ade20k-512x512.py pretrained
+_base_ = '../upernet_transnext_base_160k_ade20k-512x512.py'
+release = dict(
+    url='https://huggingface.co/DaiShiResearch/upernet-transnext-base-ade/resolve/main/upernet_transnext_base_512x512_160k_ade20k_in1k.pth?download=true',
+    file_name='upernet_transnext_base_512x512_160k_ade20k_in1k.pth',
+    page='https://github.com/DaiShiResearch/TransNeXt/tree/main/segmentation/upernet',
+    official_config='segmentation/upernet/configs/upernet_transnext_base_512x512_160k_ade20k_ss.py',
+    framework='mmseg 0.30.0',
+    metrics=dict(mIoU=53.0))
+load_from = release['url']
+model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release
