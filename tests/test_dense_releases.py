@@ -42,11 +42,17 @@ def test_mmengine_url_checkpoints_are_read_without_unpickling_code(monkeypatch, 
     assert torch.equal(CheckpointLoader.load_checkpoint("https://cloud.tsinghua.edu.cn/f/good/?dl=1")["state_dict"]["w"],
                        torch.ones(1))
     assert asked[0][1].endswith("-weights") and asked[0][1] != asked[1][1]
+    # a release's URL, even outside its config (e.g. load_from in a user's own config): the release's file name
+    from visionattn.mm.runner import releases
+    url, release = next(iter(releases().items()))
+    CheckpointLoader.load_checkpoint(url)
+    assert asked[-1] == (url, release["file_name"])
 
 
 # ----------------------------------------------------------------------------------------------------------
 # every released checkpoint: its config, the official key layout loading strictly, tools/test.py on scenes
 
+import argparse  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -110,11 +116,22 @@ def test_every_release_has_a_config_and_a_layout():
                                                               "fixture (or the other way round)"
 
 
+def release_of(cfg):
+    from visionattn.mm.runner import releases
+    return argparse.Namespace(url=cfg.load_from, **releases()[cfg.load_from])
+
+
+def test_the_release_table_and_the_released_configs_are_one_to_one():
+    from visionattn.mm.runner import releases
+    assert sorted(entry["config"] for entry in releases().values()) == [str(p.relative_to(ROOT)) for p in RELEASES]
+
+
 @pytest.mark.parametrize("path", RELEASES, ids=_rel)
 def test_release_config_names_the_release(path):
     cfg = Config.fromfile(str(path))
-    release = cfg.release
-    assert cfg.load_from == release.url and release.file_name and release.page and release.metrics
+    release = release_of(cfg)
+    assert release.config == str(path.relative_to(ROOT))
+    assert release.file_name and release.page and release.metrics
     assert release.framework.startswith(("mmdet", "mmseg")) and release.official_config
     header = path.read_text().split("\n_base_")[0]
     assert "Table" in header and "official checkpoint" in header and f"{_rel(path)} pretrained" in header
@@ -191,7 +208,7 @@ def test_tools_test_evaluates_the_release_from_the_cache_offline(path, scenes, t
     cfg = Config.fromfile(str(path))
     cache = tmp_path / "torch" / "hub" / "checkpoints"
     cache.mkdir(parents=True)
-    torch.save(official_checkpoint(path, _build(cfg)), cache / cfg.release.file_name)
+    torch.save(official_checkpoint(path, _build(cfg)), cache / release_of(cfg).file_name)
     config = _on_scenes(path, scenes, tmp_path)
     env = dict(__import__("os").environ, TORCH_HOME=str(tmp_path / "torch"))
     proc = subprocess.run([sys.executable, "tools/test.py", str(config), "pretrained", "--work-dir", str(tmp_path / "w"),
@@ -219,7 +236,6 @@ def test_efficientvit_fpn_levels_and_official_pairing():
 
 
 def test_without_network_a_release_fails_at_once_saying_what_to_do(monkeypatch, tmp_path):
-    import argparse
     import time
 
     from visionattn.checkpoint import PretrainedUnavailableError
@@ -233,10 +249,10 @@ def test_without_network_a_release_fails_at_once_saying_what_to_do(monkeypatch, 
     with pytest.raises(PretrainedUnavailableError) as err:
         mm_test(cfg, args)
     assert time.perf_counter() - start < 5
-    msg = str(err.value)
-    assert msg.startswith(f"{path.stem}: could not get its weights from the URL {cfg.release.url}")
-    assert repr(cfg.release.file_name) in msg and cfg.release.page in msg and "hub/checkpoints" in msg
-    assert f"tools/test.py {path.relative_to(ROOT)} /path/to/{cfg.release.file_name}" in msg
+    msg, release = str(err.value), release_of(cfg)
+    assert msg.startswith(f"{path.stem}: could not get its weights from the URL {release.url}")
+    assert repr(release.file_name) in msg and release.page in msg and "hub/checkpoints" in msg
+    assert f"tools/test.py {path.relative_to(ROOT)} /path/to/{release.file_name}" in msg
     assert not (tmp_path / "w").exists()      # nothing built, nothing written
     args.checkpoint = str(tmp_path / "missing.pth")
     with pytest.raises(FileNotFoundError, match="no checkpoint at .*missing.pth"):

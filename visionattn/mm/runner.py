@@ -2,23 +2,33 @@
 
 ``VisionAttnRunner`` is mmengine's Runner with one change: every checkpoint it loads (``load_from``, ``--resume``,
 tools/test.py's CHECKPOINT) is read without unpickling code, URLs are downloaded under the release's file name
-(a config's ``release`` dict names it), and official detector / segmentor checkpoints in the mmdet 2.x / mmseg
+(``RELEASES``: the official dense releases, keyed by URL), and official detector / segmentor checkpoints in the mmdet 2.x / mmseg
 0.x layouts are converted (``visionattn.mm.convert``: backbone keys through the family's filter; neck / head keys
 are named as in mmdet 3 / mmseg 1). A strict load (tools/test.py) refuses a checkpoint that does not fit, listing
 the keys; ``load_from`` for fine-tuning loads what fits and logs every key that did not.
 """
+import functools
 import hashlib
+import json
 import logging
 import os
+from pathlib import Path
 from urllib.parse import urlparse
 
 LOG = logging.getLogger("visionattn.mm")
 
 
+@functools.lru_cache(maxsize=None)
+def releases():
+    """The official detection / segmentation releases (releases.json), by URL: their file name, page, official
+    config and framework, the paper's metrics, notes; each has a config under configs/*/<family>/released/."""
+    return json.loads((Path(__file__).parent / "releases.json").read_text())
+
+
 def release_file(cfg, source=None):
     """The local file of ``source`` (default: the config's ``load_from``): a path as is, a URL downloaded into the
-    torch hub cache under the file name of the config's ``release`` (when it is that URL) or a name that keeps
-    URLs apart; a download that fails raises ``PretrainedUnavailableError`` saying how to go on offline.
+    torch hub cache under its release's file name (when it is one of ``releases()``) or a name that keeps URLs
+    apart; a download that fails raises ``PretrainedUnavailableError`` saying how to go on offline.
     ``cfg`` may be None (a URL outside a config)."""
     from visionattn.checkpoint import pretrained_file
     cfg = cfg or {}
@@ -30,8 +40,8 @@ def release_file(cfg, source=None):
         if not os.path.isfile(source):
             raise FileNotFoundError(f"no checkpoint at {source!r}")
         return source
-    release = dict(cfg.get("release") or {})
-    if release.get("url") == source and release.get("file_name"):
+    release = releases().get(source, {})
+    if release:
         name = release["file_name"]
     else:   # share links often name no file ('.../?dl=1'): the URL's hash keeps them apart
         base = os.path.basename(urlparse(source).path) or "weights"

@@ -10,18 +10,9 @@
 # or less, which ours (as the classification model) does not: this changes the stride-32 level (from 112 px down
 # also the stride-16 level) only for images resized to a side of 224 px or less (an aspect ratio above about 6 at
 # 1333x800) (model card, "Dense prediction at any size").
-# The release is a Tsinghua Cloud link ('?dl=1': a direct download) that publishes no file name: file_name is ours,
-# the official config's name.
+# The release is a Tsinghua Cloud link ('?dl=1': a direct download) that publishes no file name: its file_name
+# in visionattn/mm/releases.json is ours, the official config's name.
 #   python tools/test.py configs/detection/agent/released/cascade-mask-rcnn_agent_swin_s_fpn_3x_coco.py pretrained
 _base_ = '../cascade-mask-rcnn_agent_swin_s_fpn_3x_coco.py'
-release = dict(
-    url='https://cloud.tsinghua.edu.cn/f/3d092a23b935458b98ed/?dl=1',
-    file_name='agent_swin_s_crcnn_3x_9-12-14-7.pth',
-    page='https://github.com/LeapLabTHU/Agent-Attention/tree/main/downstream/detection',
-    official_config='downstream/detection/configs/agent_swin/agent_swin_s_crcnn_3x_9-12-14-7.py',
-    framework='mmdet 2.25.2',
-    metrics=dict(bbox_mAP=52.6, segm_mAP=45.5),
-    notes=("Tsinghua Cloud publishes no file name for this link: 'agent_swin_s_crcnn_3x_9-12-14-7.pth' is this "
-           "project's name for it (the official config's); save a downloaded copy under it.",))
-load_from = release['url']
+load_from = 'https://cloud.tsinghua.edu.cn/f/3d092a23b935458b98ed/?dl=1'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

@@ -8,18 +8,9 @@
 # Backbone: the official one (its shortcut for a stage of exactly 3136 tokens, where it skips resampling the
 # position embedding, cannot occur at this test size: with the 1333x800 resize and the padding to 32 only a 56x56
 # stage-1 map has 3136 tokens, where resampling is the identity; model card, "Dense prediction at any size").
-# The release is a Tsinghua Cloud link ('?dl=1': a direct download) that publishes no file name: file_name is ours,
-# the official config's name.
+# The release is a Tsinghua Cloud link ('?dl=1': a direct download) that publishes no file name: its file_name
+# in visionattn/mm/releases.json is ours, the official config's name.
 #   python tools/test.py configs/detection/agent/released/mask-rcnn_agent_pvt_m_fpn_1x_coco.py pretrained
 _base_ = '../mask-rcnn_agent_pvt_m_fpn_1x_coco.py'
-release = dict(
-    url='https://cloud.tsinghua.edu.cn/f/6401bf2b227046a58fc3/?dl=1',
-    file_name='agent_pvt_m_mrcnn_1x_12-16-28-28.pth',
-    page='https://github.com/LeapLabTHU/Agent-Attention/tree/main/downstream/detection',
-    official_config='downstream/detection/configs/agent_pvt/agent_pvt_m_mrcnn_1x_12-16-28-28.py',
-    framework='mmdet 2.25.2',
-    metrics=dict(bbox_mAP=45.9, segm_mAP=42.0),
-    notes=("Tsinghua Cloud publishes no file name for this link: 'agent_pvt_m_mrcnn_1x_12-16-28-28.pth' is this "
-           "project's name for it (the official config's); save a downloaded copy under it.",))
-load_from = release['url']
+load_from = 'https://cloud.tsinghua.edu.cn/f/6401bf2b227046a58fc3/?dl=1'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

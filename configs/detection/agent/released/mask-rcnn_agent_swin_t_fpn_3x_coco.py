@@ -9,18 +9,9 @@
 # or less, which ours (as the classification model) does not: this changes the stride-32 level only for images
 # resized to a side of 224 px or less (an aspect ratio above about 6 at 1333x800) (model card, "Dense prediction at
 # any size").
-# The release is a Tsinghua Cloud link ('?dl=1': a direct download) that publishes no file name: file_name is ours,
-# the official config's name.
+# The release is a Tsinghua Cloud link ('?dl=1': a direct download) that publishes no file name: its file_name
+# in visionattn/mm/releases.json is ours, the official config's name.
 #   python tools/test.py configs/detection/agent/released/mask-rcnn_agent_swin_t_fpn_3x_coco.py pretrained
 _base_ = '../mask-rcnn_agent_swin_t_fpn_3x_coco.py'
-release = dict(
-    url='https://cloud.tsinghua.edu.cn/f/e0ab821875704960a505/?dl=1',
-    file_name='agent_swin_t_mrcnn_3x_9-12-14-7.pth',
-    page='https://github.com/LeapLabTHU/Agent-Attention/tree/main/downstream/detection',
-    official_config='downstream/detection/configs/agent_swin/agent_swin_t_mrcnn_3x_9-12-14-7.py',
-    framework='mmdet 2.25.2',
-    metrics=dict(bbox_mAP=47.3, segm_mAP=42.7),
-    notes=("Tsinghua Cloud publishes no file name for this link: 'agent_swin_t_mrcnn_3x_9-12-14-7.pth' is this "
-           "project's name for it (the official config's); save a downloaded copy under it.",))
-load_from = release['url']
+load_from = 'https://cloud.tsinghua.edu.cn/f/e0ab821875704960a505/?dl=1'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

@@ -10,11 +10,5 @@
 # local_ws=(0, 0, 4, 1) is what makes it the ws=4 model.
 #   python tools/test.py configs/detection/litv2/released/mask-rcnn_litv2_m-ws4_fpn_1x_coco.py pretrained
 _base_ = '../mask-rcnn_litv2_m-ws4_fpn_1x_coco.py'
-release = dict(
-    url='https://github.com/ziplab/LITv2/releases/download/v1.0/mask_rcnn_litv2_m_fpn_1x_coco_ws_4.pth',
-    file_name='mask_rcnn_litv2_m_fpn_1x_coco_ws_4.pth',
-    page='https://github.com/ziplab/LITv2/tree/main/detection',
-    official_config='detection/configs/litv2/mask_rcnn_litv2_m_fpn_1x_coco_ws_4.py', framework='mmdet 2.11.0',
-    metrics=dict(bbox_mAP=46.5, segm_mAP=42.0))
-load_from = release['url']
+load_from = 'https://github.com/ziplab/LITv2/releases/download/v1.0/mask_rcnn_litv2_m_fpn_1x_coco_ws_4.pth'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

@@ -8,11 +8,5 @@
 # in mmdet 3.3).
 #   python tools/test.py configs/detection/litv2/released/mask-rcnn_litv2_m_fpn_1x_coco.py pretrained
 _base_ = '../mask-rcnn_litv2_m_fpn_1x_coco.py'
-release = dict(
-    url='https://github.com/ziplab/LITv2/releases/download/v1.0/mask_rcnn_litv2_m_fpn_1x_coco.pth',
-    file_name='mask_rcnn_litv2_m_fpn_1x_coco.pth',
-    page='https://github.com/ziplab/LITv2/tree/main/detection',
-    official_config='detection/configs/litv2/mask_rcnn_litv2_m_fpn_1x_coco.py', framework='mmdet 2.11.0',
-    metrics=dict(bbox_mAP=46.8, segm_mAP=42.3))
-load_from = release['url']
+load_from = 'https://github.com/ziplab/LITv2/releases/download/v1.0/mask_rcnn_litv2_m_fpn_1x_coco.pth'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

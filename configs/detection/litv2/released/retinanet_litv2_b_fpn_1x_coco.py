@@ -11,11 +11,5 @@
 # thresholded. A small AP difference (about 0.1) may follow.
 #   python tools/test.py configs/detection/litv2/released/retinanet_litv2_b_fpn_1x_coco.py pretrained
 _base_ = '../retinanet_litv2_b_fpn_1x_coco.py'
-release = dict(
-    url='https://github.com/ziplab/LITv2/releases/download/v1.0/retinanet_litv2_b_fpn_1x_coco.pth',
-    file_name='retinanet_litv2_b_fpn_1x_coco.pth',
-    page='https://github.com/ziplab/LITv2/tree/main/detection',
-    official_config='detection/configs/litv2/retinanet_litv2_b_fpn_1x_coco.py', framework='mmdet 2.11.0',
-    metrics=dict(bbox_mAP=46.7))
-load_from = release['url']
+load_from = 'https://github.com/ziplab/LITv2/releases/download/v1.0/retinanet_litv2_b_fpn_1x_coco.pth'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

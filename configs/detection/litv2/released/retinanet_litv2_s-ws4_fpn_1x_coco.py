@@ -13,11 +13,5 @@
 # thresholded. A small AP difference (about 0.1) may follow.
 #   python tools/test.py configs/detection/litv2/released/retinanet_litv2_s-ws4_fpn_1x_coco.py pretrained
 _base_ = '../retinanet_litv2_s-ws4_fpn_1x_coco.py'
-release = dict(
-    url='https://github.com/ziplab/LITv2/releases/download/v1.0/retinanet_litv2_s_fpn_1x_coco_ws_4.pth',
-    file_name='retinanet_litv2_s_fpn_1x_coco_ws_4.pth',
-    page='https://github.com/ziplab/LITv2/tree/main/detection',
-    official_config='detection/configs/litv2/retinanet_litv2_s_fpn_1x_coco_ws_4.py', framework='mmdet 2.11.0',
-    metrics=dict(bbox_mAP=43.7))
-load_from = release['url']
+load_from = 'https://github.com/ziplab/LITv2/releases/download/v1.0/retinanet_litv2_s_fpn_1x_coco_ws_4.pth'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

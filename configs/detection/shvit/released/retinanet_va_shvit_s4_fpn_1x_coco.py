@@ -5,11 +5,5 @@
 # converted on load (backbone keys through SHViT's filter; neck and head keys are named as in mmdet 3.3).
 #   python tools/test.py configs/detection/shvit/released/retinanet_va_shvit_s4_fpn_1x_coco.py pretrained
 _base_ = '../retinanet_va_shvit_s4_fpn_1x_coco.py'
-release = dict(
-    url='https://github.com/ysj9909/SHViT/releases/download/v1.0/retinanet_shvit_s4_1x_coco.pth',
-    file_name='retinanet_shvit_s4_1x_coco.pth',
-    page='https://github.com/ysj9909/SHViT/tree/main/downstream',
-    official_config='downstream/configs/retinanet_shvit_s4_fpn_1x_coco.py', framework='mmdet 2.25.0',
-    metrics=dict(bbox_mAP=38.8))
-load_from = release['url']
+load_from = 'https://github.com/ysj9909/SHViT/releases/download/v1.0/retinanet_shvit_s4_1x_coco.pth'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

@@ -7,11 +7,5 @@
 # and head keys are named as in mmdet 3.3).
 #   python tools/test.py configs/detection/transnext/released/dino-5scale_transnext_base-12e_coco.py pretrained
 _base_ = '../dino-5scale_transnext_base-12e_coco.py'
-release = dict(
-    url='https://huggingface.co/DaiShiResearch/dino-5scale-transnext-base-coco/resolve/main/dino_5scale_transnext_base_12e_in1k.pth?download=true',
-    file_name='dino_5scale_transnext_base_12e_in1k.pth',
-    page='https://github.com/DaiShiResearch/TransNeXt/tree/main/detection/dino',
-    official_config='detection/dino/configs/dino-5scale_transnext_base-12e_coco.py', framework='mmdet 3.0.0',
-    metrics=dict(bbox_mAP=57.1))
-load_from = release['url']
+load_from = 'https://huggingface.co/DaiShiResearch/dino-5scale-transnext-base-coco/resolve/main/dino_5scale_transnext_base_12e_in1k.pth?download=true'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

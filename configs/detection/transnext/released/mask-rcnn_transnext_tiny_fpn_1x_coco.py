@@ -6,11 +6,5 @@
 # converted on load (backbone keys through TransNeXt's filter; neck and head keys are named as in mmdet 3.3).
 #   python tools/test.py configs/detection/transnext/released/mask-rcnn_transnext_tiny_fpn_1x_coco.py pretrained
 _base_ = '../mask-rcnn_transnext_tiny_fpn_1x_coco.py'
-release = dict(
-    url='https://huggingface.co/DaiShiResearch/maskrcnn-transnext-tiny-coco/resolve/main/mask_rcnn_transnext_tiny_fpn_1x_coco_in1k.pth?download=true',
-    file_name='mask_rcnn_transnext_tiny_fpn_1x_coco_in1k.pth',
-    page='https://github.com/DaiShiResearch/TransNeXt/tree/main/detection/maskrcnn',
-    official_config='detection/maskrcnn/configs/mask_rcnn_transnext_tiny_fpn_1x_coco.py', framework='mmdet 2.28.2',
-    metrics=dict(bbox_mAP=49.9, segm_mAP=44.6))
-load_from = release['url']
+load_from = 'https://huggingface.co/DaiShiResearch/maskrcnn-transnext-tiny-coco/resolve/main/mask_rcnn_transnext_tiny_fpn_1x_coco_in1k.pth?download=true'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

@@ -8,18 +8,9 @@
 # position embedding, cannot occur at stage 1 at this test size; a 512 x 1568-1583 image would have 3136 tokens at
 # stage 3, where the official code fails with a shape mismatch and ours resamples; model card, "Dense prediction at
 # any size").
-# The release is a Tsinghua Cloud link ('?dl=1': a direct download) that publishes no file name: file_name is ours,
-# the official config's name.
+# The release is a Tsinghua Cloud link ('?dl=1': a direct download) that publishes no file name: its file_name
+# in visionattn/mm/releases.json is ours, the official config's name.
 #   python tools/test.py configs/segmentation/agent/released/fpn_agent_pvt_s_40k_ade20k-512x512.py pretrained
 _base_ = '../fpn_agent_pvt_s_40k_ade20k-512x512.py'
-release = dict(
-    url='https://cloud.tsinghua.edu.cn/f/11332fa565e443678e4c/?dl=1',
-    file_name='fpn_agent_pvt_s_12-16-28-28.pth',
-    page='https://github.com/LeapLabTHU/Agent-Attention/tree/main/downstream/segmentation',
-    official_config='downstream/segmentation/configs/agent_pvt/fpn_agent_pvt_s_12-16-28-28.py',
-    framework='mmseg 0.28.0',
-    metrics=dict(mIoU=44.18, mAcc=56.17),
-    notes=("Tsinghua Cloud publishes no file name for this link: 'fpn_agent_pvt_s_12-16-28-28.pth' is this "
-           "project's name for it (the official config's); save a downloaded copy under it.",))
-load_from = release['url']
+load_from = 'https://cloud.tsinghua.edu.cn/f/11332fa565e443678e4c/?dl=1'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

@@ -9,18 +9,9 @@
 # or less, which ours (as the classification model) does not: this changes the stride-32 level only for images
 # resized to a side of 224 px or less (an aspect ratio above about 9 at 2048x512) (model card, "Dense prediction at
 # any size").
-# The release is a Tsinghua Cloud link ('?dl=1': a direct download) that publishes no file name: file_name is ours,
-# the official config's name.
+# The release is a Tsinghua Cloud link ('?dl=1': a direct download) that publishes no file name: its file_name
+# in visionattn/mm/releases.json is ours, the official config's name.
 #   python tools/test.py configs/segmentation/agent/released/upernet_agent_swin_t_160k_ade20k-512x512.py pretrained
 _base_ = '../upernet_agent_swin_t_160k_ade20k-512x512.py'
-release = dict(
-    url='https://cloud.tsinghua.edu.cn/f/280481ee38024bce8364/?dl=1',
-    file_name='upernet_agent_swin_t_9-12-14-7.pth',
-    page='https://github.com/LeapLabTHU/Agent-Attention/tree/main/downstream/segmentation',
-    official_config='downstream/segmentation/configs/agent_swin/upernet_agent_swin_t_9-12-14-7.py',
-    framework='mmseg 0.28.0',
-    metrics=dict(mIoU=46.68, mAcc=58.53),
-    notes=("Tsinghua Cloud publishes no file name for this link: 'upernet_agent_swin_t_9-12-14-7.pth' is this "
-           "project's name for it (the official config's); save a downloaded copy under it.",))
-load_from = release['url']
+load_from = 'https://cloud.tsinghua.edu.cn/f/280481ee38024bce8364/?dl=1'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

@@ -7,11 +7,5 @@
 # in mmseg 1.2).
 #   python tools/test.py configs/segmentation/litv2/released/fpn_litv2_b_80k_ade20k-512x512.py pretrained
 _base_ = '../fpn_litv2_b_80k_ade20k-512x512.py'
-release = dict(
-    url='https://github.com/ziplab/LITv2/releases/download/v1.0/litv2_b_fpn_r50_512x512_80k_ade20k.pth',
-    file_name='litv2_b_fpn_r50_512x512_80k_ade20k.pth',
-    page='https://github.com/ziplab/LITv2/tree/main/segmentation',
-    official_config='segmentation/configs/litv2/litv2_b_fpn_r50_512x512_80k_ade20k.py', framework='mmseg 0.13.0',
-    metrics=dict(mIoU=47.2))
-load_from = release['url']
+load_from = 'https://github.com/ziplab/LITv2/releases/download/v1.0/litv2_b_fpn_r50_512x512_80k_ade20k.pth'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

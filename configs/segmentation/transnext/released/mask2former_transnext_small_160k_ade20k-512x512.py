@@ -7,12 +7,5 @@
 # mmseg 1.2 / mmdet 3.3).
 #   python tools/test.py configs/segmentation/transnext/released/mask2former_transnext_small_160k_ade20k-512x512.py pretrained
 _base_ = '../mask2former_transnext_small_160k_ade20k-512x512.py'
-release = dict(
-    url='https://huggingface.co/DaiShiResearch/mask2former-transnext-small-ade/resolve/main/mask2former_transnext_small_512x512_160k_ade20k_in1k.pth?download=true',
-    file_name='mask2former_transnext_small_512x512_160k_ade20k_in1k.pth',
-    page='https://github.com/DaiShiResearch/TransNeXt/tree/main/segmentation/mask2former',
-    official_config='segmentation/mask2former/configs/mask2former_transnext_small_160k_ade20k-512x512.py',
-    framework='mmseg 1.0.0',
-    metrics=dict(mIoU=54.1))
-load_from = release['url']
+load_from = 'https://huggingface.co/DaiShiResearch/mask2former-transnext-small-ade/resolve/main/mask2former_transnext_small_512x512_160k_ade20k_in1k.pth?download=true'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release

@@ -10,12 +10,5 @@
 # averaged), which no config here runs.
 #   python tools/test.py configs/segmentation/transnext/released/upernet_transnext_tiny_160k_ade20k-512x512.py pretrained
 _base_ = '../upernet_transnext_tiny_160k_ade20k-512x512.py'
-release = dict(
-    url='https://huggingface.co/DaiShiResearch/upernet-transnext-tiny-ade/resolve/main/upernet_transnext_tiny_512x512_160k_ade20k_in1k.pth?download=true',
-    file_name='upernet_transnext_tiny_512x512_160k_ade20k_in1k.pth',
-    page='https://github.com/DaiShiResearch/TransNeXt/tree/main/segmentation/upernet',
-    official_config='segmentation/upernet/configs/upernet_transnext_tiny_512x512_160k_ade20k_ss.py',
-    framework='mmseg 0.30.0',
-    metrics=dict(mIoU=51.1))
-load_from = release['url']
+load_from = 'https://huggingface.co/DaiShiResearch/upernet-transnext-tiny-ade/resolve/main/upernet_transnext_tiny_512x512_160k_ade20k_in1k.pth?download=true'
 model = dict(backbone=dict(init_cfg=None))   # every weight comes from the release
