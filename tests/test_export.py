@@ -1,13 +1,13 @@
 """Deployment paths of every family (issue 8): dynamo captures the whole model in one graph (no graph break
 anywhere, so none in the attention core); torch.compile, bf16 autocast on CPU and ONNX (run by ONNX Runtime)
 each match the eager fp32 output. One variant per family (Agent: each of its four sub-families) at 64 x 64,
-random weights."""
+random weights; the ONNX export with dynamic sizes (tools/export.py) at three sizes."""
 import functools
+import json
 
 import pytest
 import timm
 import torch
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import visionattn.models  # noqa: F401  (registers the zoo)
 from _model_checks import check_compile
@@ -53,31 +53,40 @@ def _model_and_input(name):
     return model, x, ref
 
 
-@names
-def test_onnx_matches_eager(name, tmp_path):
-    import onnxruntime
+# the example each export is traced at: small for CI time, HaloNet's with two halo blocks per side in its last
+# stage (at one block the program is traced for one block and accepts only sizes that give one)
+EXPORT_SIZE = {"va_halonet26t": 288}
 
-    model, x, ref = _model_and_input(name)
-    path = tmp_path / f"{name}.onnx"
-    # The default (dynamo / torch.export) exporter at a fixed size (opset 20 here). Not the TorchScript one
-    # (dynamo=False, opset 17): it exports only BiFormer, SHViT and Swin -- adaptive_avg_pool2d of a
-    # traced-shape input (Agent-Swin / PVT), _upsample_bicubic2d_aa (Agent-DeiT, ConViT), torchvision's
-    # deform_conv2d (LITv2), unordered_map::at (TransNeXt), and the process dies of SIGFPE (HaloNet).
-    # SDPA is traced in its math form: traced with the CPU flash kernel, its output has other strides than
-    # the decomposition the exporter re-traces it with, and a later view (e.g. the heads merged back)
-    # fails (pytorch/pytorch#136543, #141107); the ONNX graph holds the same attention op either way.
-    # optimize=False: onnxscript's graph optimizer takes most of the export time, not needed to run it.
-    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
-        torch.onnx.export(model, (x,), path, optimize=False, verbose=False)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    (out,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
-    out = torch.from_numpy(out)
-    assert out.shape == ref.shape
-    print(f"{name}: max |onnxruntime - eager| = {(out - ref).abs().max().item():.2e} (max |y| {ref.abs().max().item():.3f})")
-    # fp32 both: only the order of the reductions differs (ONNX Runtime's kernels vs ATen's)
-    torch.testing.assert_close(out, ref, atol=1e-4 * max(1.0, ref.abs().max().item()), rtol=1e-4)
+
+@names
+def test_dynamic_onnx_export_runs_at_three_sizes(name, tmp_path):
+    """tools/export.py's path: one ONNX graph with dynamic batch / height / width, checked by export() itself in
+    ONNX Runtime at three sizes (batch 1 at the example; two odd, non-square sizes) against eager; every operator
+    in the ONNX standard domain; the report states the accepted sizes and lists the operators."""
+    from visionattn.export import ONNX_STANDARD_DOMAINS, export
+
+    model, _, _ = _model_and_input(name)
+    out = tmp_path / f"{name}.onnx"
+    # optimize=False: onnxscript's graph optimizer takes most of the export time, not needed to run it
+    report = export(model, out, example_size=EXPORT_SIZE.get(name, 128), optimize=False, name=name)
+    assert out.is_file() and json.loads((tmp_path / f"{name}.onnx.json").read_text()) == report
+    assert report["opset"] >= 18 and report["ops"] and report["nonstandard_ops"] == []
+    assert all(op.split("::")[0] in ONNX_STANDARD_DOMAINS for op in report["ops"])
+    checks = report["checks"]
+    assert len(checks) == 3 and checks[0]["input"][0] == 1
+    odd = [c["input"] for c in checks if c["input"][2] % 2 and c["input"][2] != c["input"][3]]
+    assert len(odd) >= 1, checks
+    dims = report["dims"]
+    for c in checks:   # every checked size inside the stated ranges
+        for axis, size in (("batch", c["input"][0]), ("height", c["input"][2]), ("width", c["input"][3])):
+            lo, hi = (dims[axis], dims[axis]) if isinstance(dims[axis], int) else (
+                dims[axis] if isinstance(dims[axis], list) else (dims[axis]["min"], dims[axis]["max"]))
+            assert lo <= size <= hi, (axis, size, dims)
+    for c in checks:
+        print(f"{name}: {c['input']} max |onnxruntime - eager| = {c['max_abs_error']:.2e} "
+              f"(max |y| {c['max_abs_output']:.3f})")
+    print(f"{name}: accepts {dims}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.onnx", f"{name}.onnx.json"]   # nothing staged
 
 
 @names

@@ -29,7 +29,7 @@ from torch import nn
 
 from visionattn import ops
 
-from .helpers import check_layout, check_tokens, merge_heads, resize_bilinear, split_heads
+from .helpers import adaptive_avg_pool2d, check_layout, check_tokens, merge_heads, resize_bilinear, split_heads
 
 
 def resize_agents(bias: torch.Tensor, agent_shape: Tuple[int, int]) -> torch.Tensor:
@@ -50,7 +50,7 @@ def pool_agents(q: torch.Tensor, size: Tuple[int, int], agent_shape: Tuple[int, 
     # a contiguous NCHW input: CPU adaptive pooling keeps a channels-last input's layout, which the strides
     # predicted when torch.compile traces the model do not (the attention reading the agents then gets garbage)
     grid = q.transpose(1, 2).reshape(b, c, size[0], size[1]).contiguous()
-    return F.adaptive_avg_pool2d(grid, tuple(agent_shape)).flatten(2).transpose(1, 2)
+    return adaptive_avg_pool2d(grid, tuple(agent_shape)).flatten(2).transpose(1, 2)
 
 
 def agent_attention(q, k, v, agent, bias_ak, bias_qa, scale, dropout_p=0.0):

@@ -33,7 +33,7 @@ from torch import nn
 from visionattn import ops
 from visionattn.ops._checks import cached_tensors
 
-from .helpers import check_layout, merge_heads
+from .helpers import adaptive_avg_pool2d, check_layout, merge_heads
 
 
 class StageGeometry(NamedTuple):
@@ -70,10 +70,23 @@ def _axis_offsets(query_len, key_len, pretrain_len):
     return values, index
 
 
+def _axis_pair_offsets(query_len, key_len, pretrain_len):
+    """``_axis_offsets`` for symbolic lengths (torch.export with dynamic sizes): the offset of every query-key
+    pair, not deduplicated (how many distinct offsets a size has is no tensor shape a program can express),
+    and each pair's place among them; the same float32 values."""
+    n, m = query_len, key_len
+    j = torch.arange(m)
+    centre2 = (j * n) // m - ((-(j + 1) * n) // m) - 1
+    offsets2 = 2 * torch.arange(n)[:, None] - centre2[None, :]
+    values = offsets2.flatten().to(torch.float32) / 2 / (pretrain_len - 1) * 8
+    return values, torch.arange(n * m).view(n, m)
+
+
 def _geometry(size, pool_size, pretrain_size, window, device):
     (h, w), (ph, pw) = size, pool_size
-    vh, index_h = _axis_offsets(h, ph, pretrain_size[0])
-    vw, index_w = _axis_offsets(w, pw, pretrain_size[1])
+    axis_offsets = _axis_pair_offsets if torch.compiler.is_exporting() else _axis_offsets
+    vh, index_h = axis_offsets(h, ph, pretrain_size[0])
+    vw, index_w = axis_offsets(w, pw, pretrain_size[1])
     # the distinct (dy, dx) offsets of a map are all pairs of a distinct dy and a distinct dx
     coords = torch.stack(torch.meshgrid(vh, vw, indexing="ij"), dim=-1)
     coords = torch.sign(coords) * torch.log2(coords.abs() + 1.0) / torch.log2(torch.tensor(8.0))
@@ -89,7 +102,7 @@ def _geometry(size, pool_size, pretrain_size, window, device):
         local = (in_image(h)[:, None] * in_image(w)[None, :]).to(torch.float32)
         seq_scale = torch.log(local + num_pool)[:, :, None, None]
     else:
-        seq_scale = torch.log(torch.tensor(float(num_pool)))
+        seq_scale = torch.log(torch.full((), num_pool, dtype=torch.float32))
     return StageGeometry((ph, pw), coords.to(device), index_h.to(device), index_w.to(device), seq_scale.to(device))
 
 
@@ -264,7 +277,7 @@ class AggregatedAttention(nn.Module):
 
         # pooled part
         x_ = self.act(self.sr(x.permute(0, 3, 1, 2)))
-        x_ = self.norm(F.adaptive_avg_pool2d(x_, (ph, pw)).flatten(2).transpose(1, 2))   # (B, P, C)
+        x_ = self.norm(adaptive_avg_pool2d(x_, (ph, pw)).flatten(2).transpose(1, 2))   # (B, P, C)
         k_pool, v_pool = self.kv(x_).view(b, num_pool, 2, nh, hd).permute(2, 0, 3, 1, 4).unbind(0)  # (B, nh, P, hd)
         pool_bias = _position_bias(self, geometry, (h, w), self.sr_ratio)
         q_t = q_scaled.view(b, n, nh, hd).transpose(1, 2)                                 # (B, nh, N, hd)

@@ -18,8 +18,9 @@ def relative_positions(grid: Tuple[int, int], device: Optional[torch.device] = N
     """(N, N, 3) for an H x W token grid in row-major order: (dx, dy, dx^2 + dy^2), key minus query (the
     official ``rel_indices`` for a square grid, here for any grid)."""
     h, w = grid
-    ys = torch.arange(h, device=device).repeat_interleave(w)
-    xs = torch.arange(w, device=device).repeat(h)
+    # broadcast, not repeat / repeat_interleave: the ONNX exporter fixes their counts to the example's grid
+    ys = torch.arange(h, device=device)[:, None].expand(h, w).reshape(-1)
+    xs = torch.arange(w, device=device)[None, :].expand(h, w).reshape(-1)
     dx = xs[None, :] - xs[:, None]
     dy = ys[None, :] - ys[:, None]
     return torch.stack([dx, dy, dx * dx + dy * dy], dim=-1).to(dtype)

@@ -11,7 +11,7 @@ from torch import nn
 
 from visionattn import ops
 
-from .helpers import check_layout
+from .helpers import ceil_div, check_layout
 
 
 class HaloRelPosEmbed(nn.Module):
@@ -114,7 +114,7 @@ class HaloAttn(nn.Module):
         check_layout(x, self.q.in_channels, "HaloAttn", "NCHW")
         b, _, h, w = x.shape
         bs, ds, n = self.block_size, self.block_size_ds, self.num_heads
-        nh, nw = -(-h // bs), -(-w // bs)                       # block grid of the (padded) key map
+        nh, nw = ceil_div(h, bs), ceil_div(w, bs)                       # block grid of the (padded) key map
         # q and kv in NCHW memory before the head split: from channels-last maps (conv_layout) the whole-model
         # torch.compile graph (aot_eager, torch 2.14) gave wrong attention outputs (each block compiled alone,
         # and eager, are right); tests/test_export.py

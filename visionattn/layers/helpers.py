@@ -3,7 +3,6 @@ partitioning, a depthwise convolution on channels-last maps, bilinear resizing, 
 
 Functions whose control flow depends on tensor sizes are registered with timm's fx tracer as leaf functions
 (``register_notrace_function``), so ``torch.fx`` traces the models that call them."""
-import math
 from typing import List, Tuple
 
 import torch
@@ -29,6 +28,38 @@ def check_tokens(x: torch.Tensor, dim: int, name: str, grid: Tuple[int, int], pr
                          f", got shape {list(x.shape)}")
 
 
+def ceil_div(a, b):
+    """ceil(a / b) for positive sizes, as (a + b - 1) // b: exact for symbolic sizes, and the same in an ONNX
+    graph (its integer division truncates, so the -(-a // b) form would round the wrong way there)."""
+    return (a + b - 1) // b
+
+
+def size_shortcuts() -> bool:
+    """Whether to skip work that is the identity at some sizes (no padding needed, a resize to the same size).
+    Not under torch.export: such a test on a symbolic size becomes a guard that fixes the exported program to
+    sizes where the shortcut holds (or fails), while the general path gives the same values at every size."""
+    return not torch.compiler.is_exporting()
+
+
+def _pool_matrix(n, out: int, like: torch.Tensor) -> torch.Tensor:
+    """(out, n) averaging weights of adaptive average pooling along one axis: bin i covers
+    [floor(i * n / out), ceil((i + 1) * n / out)), as ``F.adaptive_avg_pool2d``."""
+    i = torch.arange(out, device=like.device)
+    start, end = (i * n) // out, ((i + 1) * n + out - 1) // out
+    j = torch.arange(n, device=like.device)
+    inside = (j[None] >= start[:, None]) & (j[None] < end[:, None])
+    return inside.to(like.dtype) / (end - start)[:, None].to(like.dtype)
+
+
+def adaptive_avg_pool2d(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+    """``F.adaptive_avg_pool2d`` of a (B, C, H, W) map; under torch.export as two averaging matmuls, because
+    ONNX has no adaptive pooling (the exporter fixes its kernel to the example's size, wrong at any other)."""
+    if size_shortcuts():
+        return F.adaptive_avg_pool2d(x, size)
+    rows, cols = _pool_matrix(x.shape[-2], size[0], x), _pool_matrix(x.shape[-1], size[1], x)
+    return torch.einsum("ph,bchw,qw->bcpq", rows, x, cols)
+
+
 @register_notrace_function
 def pad_to_multiple(x: torch.Tensor, multiple: Tuple[int, int], channels_last: bool = True,
                     centered: bool = False) -> torch.Tensor:
@@ -39,7 +70,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: Tuple[int, int], channels_last: b
     back with ``crop_centered``)."""
     h, w = (x.shape[1], x.shape[2]) if channels_last else (x.shape[-2], x.shape[-1])
     ph, pw = (multiple[0] - h % multiple[0]) % multiple[0], (multiple[1] - w % multiple[1]) % multiple[1]
-    if ph == 0 and pw == 0:
+    if size_shortcuts() and ph == 0 and pw == 0:
         return x
     top, left = (ph // 2, pw // 2) if centered else (0, 0)
     pads = [left, pw - left, top, ph - top]
@@ -48,7 +79,7 @@ def pad_to_multiple(x: torch.Tensor, multiple: Tuple[int, int], channels_last: b
 
 def crop_centered(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
     """The (h, w) = ``size`` middle of a (B, H', W', C) map padded by ``pad_to_multiple(..., centered=True)``."""
-    if x.shape[1] == size[0] and x.shape[2] == size[1]:
+    if size_shortcuts() and x.shape[1] == size[0] and x.shape[2] == size[1]:
         return x
     top, left = (x.shape[1] - size[0]) // 2, (x.shape[2] - size[1]) // 2
     return x[:, top:top + size[0], left:left + size[1]]
@@ -81,7 +112,7 @@ def swin_shift(size: Tuple[int, int], window: Tuple[int, int], shifted: bool) ->
 
 def resize_bilinear(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
     """Bilinear resampling of the last two dims (align_corners=False); the identity when the size is equal."""
-    if x.shape[-2] == size[0] and x.shape[-1] == size[1]:
+    if size_shortcuts() and x.shape[-2] == size[0] and x.shape[-1] == size[1]:
         return x
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
@@ -113,7 +144,7 @@ def resample_pos_embed(pos: torch.Tensor, grid: Tuple[int, int], trained_grid: T
                        num_prefix_tokens: int = 0) -> torch.Tensor:
     """A ViT's absolute position embedding (1, prefix + h * w, C) for another token grid (bicubic, timm's
     ``resample_abs_pos_embed``); unchanged on the trained grid."""
-    if grid[0] == trained_grid[0] and grid[1] == trained_grid[1]:
+    if size_shortcuts() and grid[0] == trained_grid[0] and grid[1] == trained_grid[1]:
         return pos
     return resample_abs_pos_embed(pos, [grid[0], grid[1]], [trained_grid[0], trained_grid[1]],
                                   num_prefix_tokens=num_prefix_tokens)
@@ -140,4 +171,4 @@ def vit_level(tokens: torch.Tensor, grid: Tuple[int, int], level: int, image_siz
     elif level == 3:
         x = F.max_pool2d(x, kernel_size=2, stride=2, ceil_mode=True)
     stride = vit_level_reductions(patch_size)[level]
-    return x[:, :, :math.ceil(image_size[0] / stride), :math.ceil(image_size[1] / stride)].contiguous()
+    return x[:, :, :ceil_div(image_size[0], stride), :ceil_div(image_size[1], stride)].contiguous()

@@ -9,7 +9,7 @@ from torch import nn
 
 from visionattn import ops
 
-from .helpers import check_layout, merge_heads, pad_to_multiple, split_heads
+from .helpers import check_layout, merge_heads, pad_to_multiple, size_shortcuts, split_heads
 
 
 @register_notrace_module
@@ -78,6 +78,6 @@ class HiLo(nn.Module):
         if self.l_heads > 0:
             outs.append(self.lofi(xp))
         out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
-        if out.shape[1] != h or out.shape[2] != w:
+        if not size_shortcuts() or out.shape[1] != h or out.shape[2] != w:
             out = out[:, :h, :w, :].contiguous()
         return out

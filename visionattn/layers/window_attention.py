@@ -14,7 +14,7 @@ from torch import nn
 
 from visionattn import ops
 
-from .helpers import check_layout, pad_to_multiple, swin_shift
+from .helpers import check_layout, pad_to_multiple, size_shortcuts, swin_shift
 
 
 def relative_position_index(window: Tuple[int, int]) -> torch.Tensor:
@@ -81,4 +81,4 @@ class WindowAttention(nn.Module):
         out = ops.window_attention(q, k, v, self.window_size, shift_size=shift, bias=self.relative_position_bias(),
                                    scale=self.scale)
         out = self.proj_drop(self.proj(out.reshape(b, hp, wp, c)))
-        return out[:, :h, :w] if hp != h or wp != w else out
+        return out[:, :h, :w] if not size_shortcuts() or hp != h or wp != w else out

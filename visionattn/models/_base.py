@@ -100,8 +100,9 @@ def check_image(x: torch.Tensor, in_chans: int, min_size: int, name: str,
 def conv_layout(x: torch.Tensor) -> torch.Tensor:
     """Images in channels-last memory on CPU: oneDNN's native convolution layout, so conv-heavy families
     (HaloNet, SHViT, BiFormer) skip a layout reorder at every convolution (1.1-1.4x img/s on CPU,
-    `tools/benchmark.py`); the values are unchanged."""
-    if x.device.type == "cpu":
+    `tools/benchmark.py`); the values are unchanged. Not under torch.export: the memory format is not part of an
+    exported graph, and choosing the convolution's layout would make the program require a batch > 1."""
+    if x.device.type == "cpu" and not torch.compiler.is_exporting():
         return x.contiguous(memory_format=torch.channels_last)
     return x
 

@@ -53,7 +53,7 @@ from timm.models.swin_transformer import PatchMerging
 from visionattn.checkpoint import unwrap_checkpoint
 from visionattn.layers import (Attention, DeitAgentAttention, PvtAgentAttention, SpatialReductionAttention,
                                SwinAgentAttention, WindowAttention)
-from visionattn.layers.helpers import resample_pos_embed, resize_bilinear
+from visionattn.layers.helpers import ceil_div, resample_pos_embed, resize_bilinear
 
 from ._base import PyramidMixin, VitLevelsMixin, build, classifier_to_head_fc, init_linear, run_checkpointed
 
@@ -384,7 +384,7 @@ class AgentDeiT(VitLevelsMixin, nn.Module):
         """Patch embedding (image padded to whole patches), class token and position embedding (resampled to
         the grid when it differs from the trained one); returns tokens and the (h, w) grid."""
         ph, pw = self.patch_embed.patch_size
-        grid = (-(-x.shape[-2] // ph), -(-x.shape[-1] // pw))
+        grid = (ceil_div(x.shape[-2], ph), ceil_div(x.shape[-1], pw))
         x = self.patch_embed(x)
         x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
         return self.pos_drop(x + resample_pos_embed(self.pos_embed, grid, self.patch_embed.grid_size, 1)), grid

@@ -33,7 +33,7 @@ from timm.models import generate_default_cfgs, register_model
 
 from visionattn.checkpoint import unwrap_checkpoint
 from visionattn.layers import GPSA, Attention
-from visionattn.layers.helpers import resample_pos_embed, vit_level_reductions
+from visionattn.layers.helpers import ceil_div, resample_pos_embed, vit_level_reductions
 
 from ._base import VitLevelsMixin, build, init_linear, run_checkpointed
 
@@ -148,7 +148,7 @@ class ConVit(VitLevelsMixin, nn.Module):
     def embed(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """Patch tokens (the image zero-padded at the bottom / right to whole patches) + the position embedding
         resampled to the token grid; returns the tokens and the grid. The class token joins later."""
-        grid = (-(-x.shape[-2] // self.patch_size), -(-x.shape[-1] // self.patch_size))
+        grid = (ceil_div(x.shape[-2], self.patch_size), ceil_div(x.shape[-1], self.patch_size))
         x = self.patch_embed(x)
         if self.pos_embed is not None:
             x = x + resample_pos_embed(self.pos_embed, grid, self.patch_embed.grid_size)

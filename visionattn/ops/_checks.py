@@ -7,13 +7,17 @@ import torch
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
+def _is_int(v):
+    # a SymInt: a size under torch.export with dynamic shapes (e.g. CSWin's stripes span the whole map)
+    return isinstance(v, (int, torch.SymInt)) and not isinstance(v, bool)
+
+
 def pair(value, name):
     """An int or a pair of ints as a (height, width) tuple of ints."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if _is_int(value):
         return (value, value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value):
-        return (int(value[0]), int(value[1]))
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
+        return (value[0], value[1])
     raise TypeError(f"{name} must be an int or a pair of ints (height, width), got {value!r}")
 
 
@@ -66,6 +70,14 @@ def check_bias(op, name, bias, ref, full_shape, layout):
     return bias
 
 
+def _flat(args):
+    for a in args:
+        if isinstance(a, (tuple, list)):
+            yield from _flat(a)
+        else:
+            yield a
+
+
 def cached_tensors(maxsize):
     """``functools.lru_cache`` for functions that build constant index / geometry tensors from sizes: the
     tensors are built outside inference mode, so a table first built under ``torch.inference_mode()`` (an
@@ -76,6 +88,9 @@ def cached_tensors(maxsize):
         @functools.wraps(fn)
         def call(*args):
             with torch.inference_mode(False):
+                # symbolic sizes (torch.export with dynamic shapes) cannot key a cache: built in the graph instead
+                if any(isinstance(a, torch.SymInt) for a in _flat(args)):
+                    return fn(*args)
                 return cached(*args)
         call.cache_clear = cached.cache_clear
         return call
