@@ -235,7 +235,7 @@ def test_efficientvit_fpn_levels_and_official_pairing():
         EfficientViTFPN([224, 336, 448], 256, num_outs=3, num_extra_trans_convs=1)
 
 
-def test_without_network_a_release_fails_at_once_saying_what_to_do(monkeypatch, tmp_path):
+def test_without_network_a_release_fails_at_once_saying_what_to_do(monkeypatch, tmp_path, capsys):
     import time
 
     from visionattn.checkpoint import PretrainedUnavailableError
@@ -254,6 +254,11 @@ def test_without_network_a_release_fails_at_once_saying_what_to_do(monkeypatch, 
     assert repr(release.file_name) in msg and release.page in msg and "hub/checkpoints" in msg
     assert f"tools/test.py {path.relative_to(ROOT)} /path/to/{release.file_name}" in msg
     assert not (tmp_path / "w").exists()      # nothing built, nothing written
+    # the command line says the same in one message, no traceback (before: the error escaped tools/test.py)
+    from visionattn.train.cli import test_main
+    assert test_main([str(path), "pretrained", "--work-dir", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path.stem}: could not get its weights") and "Traceback" not in err
     args.checkpoint = str(tmp_path / "missing.pth")
     with pytest.raises(FileNotFoundError, match="no checkpoint at .*missing.pth"):
         mm_test(cfg, args)

@@ -127,3 +127,37 @@ def test_bf16_autocast_close_to_fp32(name):
     print(f"{name}: max |bf16 - fp32| = {err:.3e} (max |fp32| {ref.abs().max().item():.3f}), cosine {cos:.5f}")
     assert err <= 0.05 * ref.abs().max().item(), f"max |bf16 - fp32| = {err}, max |fp32| = {ref.abs().max()}"
     assert cos >= 0.999, f"cosine(bf16, fp32) = {cos}"
+
+
+def test_export_cli_writes_a_program_that_refuses_sizes_outside_its_range(tmp_path, capsys):
+    """tools/export.py end to end in the .pt2 format (a whole SHViT-S1, random weights): the program runs at the
+    sizes it states and refuses the others; bad arguments are errors before any work, and nothing half-written
+    is left."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location("export_tool", Path(__file__).parents[1] / "tools/export.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / "shvit.pt2"
+    assert tool.main(["va_shvit_s1", "--out", str(out), "--example-size", "128"]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((tmp_path / "shvit.pt2.json").read_text())
+    assert "accepts: batch" in printed and report["format"] == "pt2" and len(report["checks"]) == 3
+    program = torch.export.load(str(out)).module()
+    lo = report["dims"]["height"][0]
+    x = torch.randn(2, 3, lo + 31, lo + 18)
+    model = timm.create_model("va_shvit_s1").eval()
+    model.load_state_dict({k: v for k, v in program.state_dict().items() if k in model.state_dict()})
+    with torch.no_grad():
+        torch.testing.assert_close(program(x), model(x), atol=1e-5, rtol=1e-5)
+    with pytest.raises(Exception, match="Guard failed|size"):
+        program(torch.randn(2, 3, lo - 1, 100))
+    for argv, message in [(["va_shvit_s1", "--out", str(tmp_path / "m.xyz")], "give --format onnx|pt2"),
+                          (["shvit_s9", "--out", str(tmp_path / "m.onnx")], "unknown model 'shvit_s9'"),
+                          (["va_shvit_s1", "--out", str(tmp_path), "--format", "onnx"], "is a folder")]:
+        try:
+            code = tool.main(argv)
+        except SystemExit as e:   # argparse's own errors
+            code = e.code
+        assert code == 2 and message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shvit.pt2", "shvit.pt2.json"]

@@ -97,6 +97,26 @@ def test_corrupt_weight_files_name_the_file(tmp_path, capsys, content, message):
     assert code == 2 and str(path) in err and message in err, err
 
 
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > PWNED",))
+
+
+def test_a_file_that_would_run_code_is_refused_without_advice_to_run_it(tmp_path, capsys, monkeypatch):
+    """Before: the error ended in torch's advice to retry with weights_only=False (i.e. to run the file's code)."""
+    import pickle
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "evil.pth"
+    with open(path, "wb") as f:
+        pickle.dump({"model": _RunsCode()}, f)
+    code, err = train(capsys, "--work-dir", tmp_path / "run", "--cfg-options", f"model.pretrained={path}")
+    assert code == 2 and "holds Python objects other than tensors" in err and str(path) in err, err
+    assert "weights_only=False" not in err and "`weights_only` set to `False`" not in err, err
+    assert not (tmp_path / "PWNED").exists()
+    run_dir = tmp_path / "run"   # at most the released lock: nothing of a run
+    assert not run_dir.exists() or [p.name for p in run_dir.iterdir()] in ([], [".lock"])
+
+
 def test_integer_tensors_are_not_cast_into_float_parameters(tmp_path, capsys):
     sd = timm.create_model("va_swin_tiny_patch4_window7_224", num_classes=10, **TINY_SWIN).state_dict()
     sd["patch_embed.proj.weight"] = sd["patch_embed.proj.weight"].round().long()

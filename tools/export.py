@@ -52,7 +52,7 @@ def main(argv=None):
         size = None if not args.example_size else tuple(args.example_size * (3 - len(args.example_size)))[:2]
         report = export(model, args.out, fmt=fmt, example_size=size, opset=args.opset,
                         optimize=not args.no_optimize, name=args.model + (" (features)" if args.features else ""))
-    except (ExportError, CheckpointError, PretrainedUnavailableError, FileNotFoundError, KeyError, ValueError,
+    except (ExportError, CheckpointError, PretrainedUnavailableError, OSError, KeyError, ValueError,
             ImportError) as e:
         print(f"export: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2

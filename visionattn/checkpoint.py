@@ -49,8 +49,13 @@ def read_checkpoint(path):
         with torch.serialization.safe_globals([(_ConfigStub, "yacs.config.CfgNode")]):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:   # weights_only refused a global: the file holds Python objects
+        # torch's own message goes on to suggest weights_only=False, i.e. running the file's code: keep only the
+        # object it refused
+        refused = [line.strip() for line in str(e).splitlines() if line.strip().startswith(("Unsupported", "GLOBAL"))]
         raise CheckpointError(f"cannot read weights from {path!r}: it holds Python objects other than tensors, "
-                              f"which are not unpickled (torch.load weights_only=True): {e}") from e
+                              "which are never unpickled (that would run code from the file; torch.load "
+                              f"weights_only=True refused: {refused[0] if refused else type(e).__name__}). Convert it "
+                              "where it came from to safetensors or a plain state dict of tensors") from e
     except Exception as e:   # noqa: BLE001  (truncated zip / pickle, not a weight file at all, ...)
         raise CheckpointError(f"cannot read weights from {path!r} ({type(e).__name__}: {e}); the file may be "
                               "truncated or not a PyTorch / safetensors weight file") from e

@@ -7,7 +7,7 @@ import sys
 from mmengine.config import DictAction
 
 from .config import ConfigError, is_classification, load_config, resolve
-from visionattn.checkpoint import CheckpointError
+from visionattn.checkpoint import CheckpointError, PretrainedUnavailableError
 
 
 def _work_dir(cfg, args, config_path):
@@ -49,7 +49,7 @@ def train_main(argv=None):
         finally:
             if lock is not None:
                 lock.release()
-    except (ConfigError, FileNotFoundError, CheckpointError) as e:
+    except (ConfigError, FileNotFoundError, CheckpointError, PretrainedUnavailableError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
@@ -72,7 +72,7 @@ def test_main(argv=None):
             from visionattn.mm.runner import test as mm_test
             return mm_test(cfg, args)
         metrics = evaluate_checkpoint(resolve(cfg), args.checkpoint, ema=args.ema)
-    except (ConfigError, FileNotFoundError, CheckpointError) as e:
+    except (ConfigError, FileNotFoundError, CheckpointError, PretrainedUnavailableError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(json.dumps(metrics))
