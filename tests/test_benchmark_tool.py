@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from visionattn import bench, ops
@@ -142,6 +143,21 @@ def test_compile_backend_is_timed_and_computes_the_eager_outputs():
     x = torch.randn(4, 16)
     with torch.no_grad():
         torch.testing.assert_close(bench.compile_for_inference(block)(x), block(x))
+
+
+def test_onnxruntime_backend_runs_the_checked_export(monkeypatch):
+    """backend "onnxruntime": the model exported with dynamic sizes, timed in the same round robin, its output at
+    the benchmark's batch checked against eager (a runner that disagrees raises)."""
+    rows = bench.bench_models(["va_shvit_s1"], size=96, batch=2, reps=1, backends=("torch", "onnxruntime"),
+                              memory=True, profile=True)
+    assert [r["backend"] for r in rows] == ["torch", "onnxruntime"]
+    ort = rows[1]
+    assert ort["img_per_s"] > 0 and ort["gflops"] == rows[0]["gflops"] and "top_ops" not in ort and "peak_mb" not in ort
+    import onnxruntime
+    real = onnxruntime.InferenceSession.run
+    monkeypatch.setattr(onnxruntime.InferenceSession, "run", lambda self, *a: [o + 1.0 for o in real(self, *a)])
+    with pytest.raises(Exception, match="differs from eager"):
+        bench.onnxruntime_runner(bench.create("va_shvit_s1"), 96, 2)
 
 
 def test_models_benchmark_cli_with_profile(tmp_path):

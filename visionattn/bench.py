@@ -201,7 +201,7 @@ def bench_ops(batch=8, reps=10, backends=("reference", "torch"), backward=False,
             sec = median(times[b])
             row = {"case": name, "op": op, "backend": b, "batch": batch, "pass": "fwd+bwd" if backward else "fwd",
                    "ms": sec * 1e3, "gflops": flops / 1e9, "gflop_per_s": flops / sec / 1e9}
-            if memory:
+            if memory and b != "onnxruntime":   # the probe process would have to export the model again
                 row["peak_mb"] = probe_memory({"kind": "op", "case": name, "batch": batch, "backend": b,
                                                "backward": backward})
             rows.append(row)
@@ -309,6 +309,34 @@ def compile_for_inference(fn):
     return torch.compile(fn, dynamic=False)
 
 
+def onnxruntime_runner(model, size, batch):
+    """Backend "onnxruntime": the model exported with dynamic sizes (visionattn.export, which checks it against
+    eager at three sizes; here once more at the benchmark's batch), run by ONNX Runtime's CPU provider with as
+    many threads as torch uses. Returns x -> outputs."""
+    import tempfile
+
+    import onnxruntime
+
+    from visionattn.export import export
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.onnx")
+        export(model, path, example_size=size)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+
+    def run(x):
+        return torch.from_numpy(session.run(None, {name: x.numpy()})[0])
+    x = torch.randn(batch, 3, size, size)
+    with torch.no_grad():
+        want = model(x)
+    err = (run(x) - want).abs().max().item()
+    if err > 1e-4 * max(1.0, want.abs().max().item()):
+        raise RuntimeError(f"onnxruntime output differs from eager by {err:.3g} at batch {batch}, {size}x{size}")
+    return run
+
+
 def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torch"), memory=True, twins=None,
                  plugin=None, features=False, profile=False):
     """Throughput at `batch`, latency at batch 1, FLOPs, peak memory and the ratio to the same run's GEMM
@@ -328,7 +356,12 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
         s = size or model.pretrained_cfg["input_size"][-1]
         x1, xb = torch.randn(1, 3, s, s), torch.randn(batch, 3, s, s)
         eager = model.forward_features if features else model
-        run_of = {b: compile_for_inference(eager) if b == "compile" else eager for b in backends}
+        run_of = {b: compile_for_inference(eager) if b == "compile" else eager for b in backends
+                  if b != "onnxruntime"}
+        if "onnxruntime" in backends:
+            if features:
+                raise ValueError("backend onnxruntime times the whole model; drop --features or the backend")
+            run_of["onnxruntime"] = onnxruntime_runner(model, s, batch)
         if twins.get(name):
             twin = create(twins[name])
             twin.load_state_dict(model.state_dict())   # same weights (the va_ model loads timm's)
@@ -357,11 +390,11 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
                    "params_m": params / 1e6, "gflops": flops / 1e9, "img_per_s": img_s,
                    "latency_ms": median(lat[b]) * 1e3, "gemm_gflop_per_s": gemm,
                    "gemm_ratio": flops * img_s / (gemm * 1e9)}
-            if memory:
+            if memory and b != "onnxruntime":   # the probe process would have to export the model again
                 row["peak_mb"] = probe_memory({"kind": "model", "model": row["model"], "size": s, "batch": batch,
                                                "backend": b, "features": features,
                                                "plugin": plugin if b == "official" else None})
-            if profile and b != "compile":   # inductor's fused kernels are not aten ops: nothing to attribute
+            if profile and b not in ("compile", "onnxruntime"):   # their fused kernels are not aten ops
                 shares, top_ops = profile_breakdown(call(b, xb))
                 row.update({f"share_{kind}": v for kind, v in shares.items()}, top_ops=", ".join(top_ops))
             rows.append(row)
