@@ -11,6 +11,7 @@
   summed into kinds of work (GEMM, convolution, attention, layout copies, ...), so a speed figure comes
   with the reason for it.
 """
+import copy
 import datetime
 import json
 import os
@@ -24,6 +25,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
 from visionattn import ops
+from visionattn.deploy import fuse
 from visionattn.checkpoint import atomic_write_text
 
 aten = torch.ops.aten
@@ -357,7 +359,10 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
         x1, xb = torch.randn(1, 3, s, s), torch.randn(batch, 3, s, s)
         eager = model.forward_features if features else model
         run_of = {b: compile_for_inference(eager) if b == "compile" else eager for b in backends
-                  if b != "onnxruntime"}
+                  if b not in ("onnxruntime", "fused")}
+        if "fused" in backends:   # BatchNorm folded into the convolutions (visionattn.deploy.fuse), eager torch
+            fused = fuse(copy.deepcopy(model))
+            run_of["fused"] = fused.forward_features if features else fused
         if "onnxruntime" in backends:
             if features:
                 raise ValueError("backend onnxruntime times the whole model; drop --features or the backend")
@@ -517,6 +522,9 @@ def _probe(spec):
         fn = _features_fn(model, plugin) if spec.get("features") else model
         if spec["backend"] == "compile":
             fn = compile_for_inference(fn)
+        if spec["backend"] == "fused":
+            model = fuse(model)
+            fn = _features_fn(model, plugin) if spec.get("features") else model
         x = torch.randn(spec["batch"], 3, spec["size"], spec["size"])
         backend = spec["backend"] if spec["backend"] in ops.BACKENDS else "torch"
 
