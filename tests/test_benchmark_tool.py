@@ -145,19 +145,24 @@ def test_compile_backend_is_timed_and_computes_the_eager_outputs():
         torch.testing.assert_close(bench.compile_for_inference(block)(x), block(x))
 
 
-def test_onnxruntime_backend_runs_the_checked_export(monkeypatch):
-    """backend "onnxruntime": the model exported with dynamic sizes, timed in the same round robin, its output at
-    the benchmark's batch checked against eager (a runner that disagrees raises)."""
-    rows = bench.bench_models(["va_shvit_s1"], size=96, batch=2, reps=1, backends=("torch", "onnxruntime"),
-                              memory=True, profile=True)
-    assert [r["backend"] for r in rows] == ["torch", "onnxruntime"]
-    ort = rows[1]
-    assert ort["img_per_s"] > 0 and ort["gflops"] == rows[0]["gflops"] and "top_ops" not in ort and "peak_mb" not in ort
-    import onnxruntime
-    real = onnxruntime.InferenceSession.run
-    monkeypatch.setattr(onnxruntime.InferenceSession, "run", lambda self, *a: [o + 1.0 for o in real(self, *a)])
-    with pytest.raises(Exception, match="differs from eager"):
-        bench.onnxruntime_runner(bench.create("va_shvit_s1"), 96, 2)
+def test_exported_backends_run_the_checked_export(monkeypatch):
+    """backends "onnxruntime" and "openvino": the model exported once with dynamic sizes, run by each engine in the
+    same round robin, each output at the benchmark's batch checked against eager (an engine that disagrees
+    raises)."""
+    rows = bench.bench_models(["va_shvit_s1"], size=96, batch=2, reps=1, backends=("torch", "onnxruntime",
+                              "openvino"), memory=True, profile=True)
+    assert [r["backend"] for r in rows] == ["torch", "onnxruntime", "openvino"]
+    for row in rows[1:]:
+        assert row["img_per_s"] > 0 and row["gflops"] == rows[0]["gflops"]
+        assert "top_ops" not in row and "peak_mb" not in row
+    real = bench._ENGINES["openvino"]
+
+    def shifted(path):   # an engine whose outputs are off by one
+        run = real(path)
+        return lambda x: run(x) + 1.0
+    monkeypatch.setitem(bench._ENGINES, "openvino", shifted)
+    with pytest.raises(RuntimeError, match="openvino output differs from eager"):
+        bench.exported_runners(bench.create("va_shvit_s1"), 96, 2, bench.EXPORTED)
 
 
 def test_models_benchmark_cli_with_profile(tmp_path):

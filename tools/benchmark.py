@@ -8,7 +8,7 @@
     python tools/benchmark.py --suite cpu --compare other.py    # + another implementation, as backend "official"
     python tools/benchmark.py --models biformer_t --size 1344 --batch 1 --reps 1 --features  # memory at 1344
     python tools/benchmark.py --suite cpu --profile            # + where each model's time goes, by kind of op
-    python tools/benchmark.py --suite cpu --backends torch compile onnxruntime --compare official.py
+    python tools/benchmark.py --suite cpu --backends torch compile onnxruntime openvino --compare official.py
     python tools/benchmark.py --suite gpu                      # CUDA: bf16 inference (batch 64) + training step (32)
     ... --json out.json --markdown out.md                   # machine-readable and table outputs
 
@@ -38,12 +38,13 @@ def main(argv=None):
                       help="cpu: one variant per family, beside timm's implementation where timm has it; gpu: one "
                       "per family (Agent: Swin, PVT, DeiT, CSwin), bf16 inference and a training step on CUDA")
     p.add_argument("--backends", nargs="+", default=None,
-                   choices=["reference", "torch", "triton", "compile", "onnxruntime", "fused"],
+                   choices=["reference", "torch", "triton", "compile", "onnxruntime", "openvino", "fused"],
                    help="backends to compare (default: reference torch; --suite gpu: triton torch compile); "
                    "compile: the torch backend under torch.compile (inductor); onnxruntime: the model exported "
                    "with dynamic sizes (tools/export.py's path, checked against eager) in ONNX Runtime on the CPU; "
+                   "openvino: the same export in OpenVINO's CPU plugin (fp32; needs the openvino package); "
                    "fused: eager torch with BatchNorm folded into the convolutions (visionattn.deploy.fuse); "
-                   "these three --models / --suite only")
+                   "these four --models / --suite only")
     p.add_argument("--batch", type=int, default=None, help="batch (default 8; --suite gpu: 64 for inference)")
     p.add_argument("--train-batch", type=int, default=32, help="--suite gpu: batch of the training step")
     p.add_argument("--device", default=None, help="--suite gpu: cuda (default), or cpu for a dry run of the "
@@ -80,7 +81,7 @@ def main(argv=None):
     if "triton" in args.backends and not torch.cuda.is_available():
         p.error("backend 'triton' needs a CUDA GPU for timing (TRITON_INTERPRET is for correctness, not speed)")
 
-    for whole_model in ("compile", "onnxruntime", "fused"):
+    for whole_model in ("compile", "fused") + bench.EXPORTED:
         if args.ops and whole_model in args.backends:
             p.error(f"backend '{whole_model}' is for --models / --suite (the ops run eagerly)")
     try:

@@ -203,7 +203,7 @@ def bench_ops(batch=8, reps=10, backends=("reference", "torch"), backward=False,
             sec = median(times[b])
             row = {"case": name, "op": op, "backend": b, "batch": batch, "pass": "fwd+bwd" if backward else "fwd",
                    "ms": sec * 1e3, "gflops": flops / 1e9, "gflop_per_s": flops / sec / 1e9}
-            if memory and b != "onnxruntime":   # the probe process would have to export the model again
+            if memory:
                 row["peak_mb"] = probe_memory({"kind": "op", "case": name, "batch": batch, "backend": b,
                                                "backward": backward})
             rows.append(row)
@@ -311,32 +311,52 @@ def compile_for_inference(fn):
     return torch.compile(fn, dynamic=False)
 
 
-def onnxruntime_runner(model, size, batch):
-    """Backend "onnxruntime": the model exported with dynamic sizes (visionattn.export, which checks it against
-    eager at three sizes; here once more at the benchmark's batch), run by ONNX Runtime's CPU provider with as
-    many threads as torch uses. Returns x -> outputs."""
-    import tempfile
+# backends that run the model exported with dynamic sizes (visionattn.export) in another inference engine
+EXPORTED = ("onnxruntime", "openvino")
 
+
+def _onnxruntime_runner(path):
     import onnxruntime
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda x: torch.from_numpy(session.run(None, {name: x.numpy()})[0])
+
+
+def _openvino_runner(path):
+    import openvino
+    core = openvino.Core()
+    # f32 said outright: on CPUs with bf16 units OpenVINO's default precision is bf16
+    compiled = core.compile_model(core.read_model(path), "CPU", {
+        "INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": torch.get_num_threads()})
+    request = compiled.create_infer_request()
+    return lambda x: torch.from_numpy(request.infer([x.numpy()])[0].copy())
+
+
+_ENGINES = {"onnxruntime": _onnxruntime_runner, "openvino": _openvino_runner}
+
+
+def exported_runners(model, size, batch, engines=("onnxruntime",)):
+    """Backends "onnxruntime" / "openvino": the model exported once with dynamic sizes (visionattn.export, which
+    checks it against eager at three sizes), run by each engine on the CPU with as many threads as torch uses,
+    fp32; each engine's output checked against eager once more at the benchmark's batch (a mismatch raises).
+    Returns {engine: x -> outputs}."""
+    import tempfile
 
     from visionattn.export import export
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.onnx")
         export(model, path, example_size=size)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-
-    def run(x):
-        return torch.from_numpy(session.run(None, {name: x.numpy()})[0])
+        runners = {engine: _ENGINES[engine](path) for engine in engines}
     x = torch.randn(batch, 3, size, size)
     with torch.no_grad():
         want = model(x)
-    err = (run(x) - want).abs().max().item()
-    if err > 1e-4 * max(1.0, want.abs().max().item()):
-        raise RuntimeError(f"onnxruntime output differs from eager by {err:.3g} at batch {batch}, {size}x{size}")
-    return run
+    for engine, run in runners.items():
+        err = (run(x) - want).abs().max().item()
+        if not err <= 1e-4 * max(1.0, want.abs().max().item()):
+            raise RuntimeError(f"{engine} output differs from eager by {err:.3g} at batch {batch}, {size}x{size}")
+    return runners
 
 
 def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torch"), memory=True, twins=None,
@@ -359,14 +379,15 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
         x1, xb = torch.randn(1, 3, s, s), torch.randn(batch, 3, s, s)
         eager = model.forward_features if features else model
         run_of = {b: compile_for_inference(eager) if b == "compile" else eager for b in backends
-                  if b not in ("onnxruntime", "fused")}
+                  if b not in EXPORTED + ("fused",)}
         if "fused" in backends:   # BatchNorm folded into the convolutions (visionattn.deploy.fuse), eager torch
             fused = fuse(copy.deepcopy(model))
             run_of["fused"] = fused.forward_features if features else fused
-        if "onnxruntime" in backends:
+        engines = [b for b in backends if b in EXPORTED]
+        if engines:
             if features:
-                raise ValueError("backend onnxruntime times the whole model; drop --features or the backend")
-            run_of["onnxruntime"] = onnxruntime_runner(model, s, batch)
+                raise ValueError(f"backend {engines[0]} times the whole model; drop --features or the backend")
+            run_of.update(exported_runners(model, s, batch, engines))
         if twins.get(name):
             twin = create(twins[name])
             twin.load_state_dict(model.state_dict())   # same weights (the va_ model loads timm's)
@@ -395,11 +416,11 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
                    "params_m": params / 1e6, "gflops": flops / 1e9, "img_per_s": img_s,
                    "latency_ms": median(lat[b]) * 1e3, "gemm_gflop_per_s": gemm,
                    "gemm_ratio": flops * img_s / (gemm * 1e9)}
-            if memory and b != "onnxruntime":   # the probe process would have to export the model again
+            if memory and b not in EXPORTED:   # the probe process would have to export the model again
                 row["peak_mb"] = probe_memory({"kind": "model", "model": row["model"], "size": s, "batch": batch,
                                                "backend": b, "features": features,
                                                "plugin": plugin if b == "official" else None})
-            if profile and b not in ("compile", "onnxruntime"):   # their fused kernels are not aten ops
+            if profile and b not in ("compile",) + EXPORTED:   # their fused kernels are not aten ops
                 shares, top_ops = profile_breakdown(call(b, xb))
                 row.update({f"share_{kind}": v for kind, v in shares.items()}, top_ops=", ".join(top_ops))
             rows.append(row)
