@@ -9,7 +9,8 @@ from visionattn.deploy import fuse
 # the families with convolutions followed by BatchNorm, and how many norms each folds (all that follow a conv)
 CASES = {"va_shvit_s1": dict(kwargs=dict(depth=(1, 1, 1)), size=96),
          "biformer_t": dict(kwargs=dict(depth=(1, 1, 1, 1)), size=96),
-         "va_halonet26t": dict(kwargs=dict(), size=128)}
+         "va_halonet26t": dict(kwargs=dict(), size=128),
+         "litv2_s": dict(kwargs=dict(depths=(1, 1, 1, 1)), size=96)}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -23,6 +24,8 @@ def test_fused_model_computes_the_same(name):
                 m.running_var.uniform_(0.5, 2.0)
                 m.weight.normal_(1.0, 0.2)
                 m.bias.normal_(0, 0.2)
+            if hasattr(m, "conv_offset"):   # LITv2's deformable convs: real offsets (they start at zero)
+                m.conv_offset.weight.normal_(0, 0.1)
     model.eval()
     x = torch.randn(2, 3, CASES[name]["size"] + 5, CASES[name]["size"] - 3)
     with torch.no_grad():

@@ -4,7 +4,7 @@
     model = fuse(timm.create_model("va_shvit_s1", pretrained=True).eval())
 
 ``fuse`` folds every BatchNorm that directly follows a convolution into the convolution's weight and bias
-(SHViT's, HaloNet's and BiFormer's convolutions, and any model built of the same pieces). It is opt-in: it changes
+(SHViT's, HaloNet's and BiFormer's convolutions, LITv2's deformable ones, and any model built of the same pieces). It is opt-in: it changes
 the module structure and the parameter names (a fused model no longer loads the released checkpoints, and it
 cannot be trained as before, the BatchNorm statistics being gone), so fuse after loading weights, for inference.
 """
@@ -18,13 +18,33 @@ __all__ = ["fuse"]
 
 def _pairs(module):
     """(conv name, norm name) of the children of ``module`` whose forward feeds the convolution straight into the
-    norm: consecutive children of an nn.Sequential, and the conv / norm of the known conv-norm modules."""
+    norm: consecutive children of an nn.Sequential, the conv / norm of timm's ConvNormAct (HaloNet's ByobNet
+    stages), and what a module declares in ``conv_norm_pairs`` (LITv2's DTM: deformable conv -> BatchNorm)."""
     names = [n for n, _ in module.named_children()]
     if isinstance(module, nn.Sequential):
         return list(zip(names, names[1:]))
-    if isinstance(module, ConvNormAct):   # timm's (HaloNet's ByobNet stages)
+    if isinstance(module, ConvNormAct):
         return [("conv", "bn")]
-    return []
+    return list(getattr(module, "conv_norm_pairs", ()))
+
+
+def _fold(conv, bn):
+    """``conv`` with ``bn`` folded in. A declared convolution of another kind (a deformable one) is linear in its
+    weight and bias per output channel like nn.Conv2d, so the same fold applies to it in place."""
+    if type(conv) is nn.Conv2d:
+        return fuse_conv_bn_eval(conv, bn)
+    scale = torch.rsqrt(bn.running_var + bn.eps)
+    scale = scale * bn.weight if bn.affine else scale
+    conv.weight.mul_(scale.reshape(-1, *[1] * (conv.weight.dim() - 1)))
+    conv.bias.copy_((conv.bias - bn.running_mean) * scale + (bn.bias if bn.affine else 0))
+    return conv
+
+
+def _foldable(module, conv_name, conv):
+    if type(conv) is nn.Conv2d:
+        return True
+    declared = conv_name in dict(getattr(module, "conv_norm_pairs", ()))
+    return declared and getattr(conv, "bias", None) is not None and conv.weight.shape[0] == conv.bias.shape[0]
 
 
 def _without_norm(bn):
@@ -37,7 +57,7 @@ def _without_norm(bn):
 
 @torch.no_grad()
 def fuse(model: nn.Module) -> nn.Module:
-    """Fold each BatchNorm2d that directly follows a Conv2d into it, in place; returns the model (in eval mode).
+    """Fold each BatchNorm2d that directly follows a convolution into it, in place; returns the model (in eval mode).
     ``model.fused_batchnorms`` counts the folded norms."""
     if model.training:
         raise ValueError("fuse() folds the BatchNorm running statistics into the convolutions: call model.eval() "
@@ -46,9 +66,9 @@ def fuse(model: nn.Module) -> nn.Module:
     for module in list(model.modules()):
         for conv_name, norm_name in _pairs(module):
             conv, bn = getattr(module, conv_name), getattr(module, norm_name)
-            if not (type(conv) is nn.Conv2d and isinstance(bn, nn.BatchNorm2d) and bn.track_running_stats):
+            if not (_foldable(module, conv_name, conv) and isinstance(bn, nn.BatchNorm2d) and bn.track_running_stats):
                 continue
-            setattr(module, conv_name, fuse_conv_bn_eval(conv, bn))
+            setattr(module, conv_name, _fold(conv, bn))
             setattr(module, norm_name, _without_norm(bn))
             count += 1
     model.fused_batchnorms = count

@@ -143,6 +143,7 @@ class DeformConv2dPack(nn.Module):
 class DTM(nn.Module):
     """Deformable Token Merging: 2x2 / stride 2 deformable conv -> BatchNorm -> GELU, doubling the channels.
     (B, H, W, C) -> (B, floor(H / 2), floor(W / 2), 2C)."""
+    conv_norm_pairs = (("dconv", "norm_layer"),)   # visionattn.deploy.fuse folds the BatchNorm into the conv
 
     def __init__(self, dim, out_dim=None):
         super().__init__()
