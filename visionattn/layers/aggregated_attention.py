@@ -33,7 +33,7 @@ from torch import nn
 from visionattn import ops
 from visionattn.ops._checks import cached_tensors
 
-from .helpers import adaptive_avg_pool2d, check_layout, merge_heads
+from .helpers import adaptive_avg_pool2d, check_layout, exporting, merge_heads
 
 
 class StageGeometry(NamedTuple):
@@ -84,7 +84,7 @@ def _axis_pair_offsets(query_len, key_len, pretrain_len):
 
 def _geometry(size, pool_size, pretrain_size, window, device):
     (h, w), (ph, pw) = size, pool_size
-    axis_offsets = _axis_pair_offsets if torch.compiler.is_exporting() else _axis_offsets
+    axis_offsets = _axis_pair_offsets if exporting() else _axis_offsets
     vh, index_h = axis_offsets(h, ph, pretrain_size[0])
     vw, index_w = axis_offsets(w, pw, pretrain_size[1])
     # the distinct (dy, dx) offsets of a map are all pairs of a distinct dy and a distinct dx

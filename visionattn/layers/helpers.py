@@ -28,17 +28,25 @@ def check_tokens(x: torch.Tensor, dim: int, name: str, grid: Tuple[int, int], pr
                          f", got shape {list(x.shape)}")
 
 
-def ceil_div(a, b):
+def ceil_div(a: int, b: int) -> int:
     """ceil(a / b) for positive sizes, as (a + b - 1) // b: exact for symbolic sizes, and the same in an ONNX
     graph (its integer division truncates, so the -(-a // b) form would round the wrong way there)."""
     return (a + b - 1) // b
+
+
+def exporting() -> bool:
+    """Whether torch.export is tracing the model. False in TorchScript, which can compile neither branch of the
+    test nor torch.compiler's flag."""
+    if torch.jit.is_scripting():
+        return False
+    return torch.compiler.is_exporting()
 
 
 def size_shortcuts() -> bool:
     """Whether to skip work that is the identity at some sizes (no padding needed, a resize to the same size).
     Not under torch.export: such a test on a symbolic size becomes a guard that fixes the exported program to
     sizes where the shortcut holds (or fails), while the general path gives the same values at every size."""
-    return not torch.compiler.is_exporting()
+    return not exporting()
 
 
 def _pool_matrix(n, out: int, like: torch.Tensor) -> torch.Tensor:

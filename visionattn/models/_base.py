@@ -20,7 +20,7 @@ from visionattn.checkpoint import (EMA_STATE_DICT_KEYS, STATE_DICT_KEYS, Checkpo
                                    PretrainedUnavailableError, check_pretrained_available,
                                    download_errors, pretrained_file, read_checkpoint, unavailable_message,
                                    unwrap_checkpoint)
-from visionattn.layers.helpers import vit_level
+from visionattn.layers.helpers import exporting, vit_level
 
 # features_only=True goes through each model's forward_intermediates (timm's FeatureGetterNet)
 FEATURE_CFG = dict(feature_cls="getter", out_indices=(0, 1, 2, 3))
@@ -102,7 +102,7 @@ def conv_layout(x: torch.Tensor) -> torch.Tensor:
     (HaloNet, SHViT, BiFormer) skip a layout reorder at every convolution (1.1-1.4x img/s on CPU,
     `tools/benchmark.py`); the values are unchanged. Not under torch.export: the memory format is not part of an
     exported graph, and choosing the convolution's layout would make the program require a batch > 1."""
-    if x.device.type == "cpu" and not torch.compiler.is_exporting():
+    if x.device.type == "cpu" and not exporting():
         return x.contiguous(memory_format=torch.channels_last)
     return x
 
