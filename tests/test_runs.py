@@ -221,6 +221,41 @@ def test_a_full_disk_ends_the_run_with_an_error_and_resume_continues(tmp_path, f
     assert epochs(work_dir) == [0, 1, 2]
 
 
+def test_a_file_size_limit_during_the_checkpoint_ends_the_run_with_an_error_and_resume_continues(tmp_path):
+    """A real failed write, no patch: under a file-size limit (as on a full disk, the kernel refuses the write) the
+    writers raise their own errors (safetensors' SafetensorError, torch.save's zip-writer RuntimeError), not
+    OSError. Before: a raw traceback from inside safetensors / torch."""
+    import resource
+    import signal
+    work_dir = tmp_path / "run"
+    limit = 1 << 20   # above the tiny run's logs, below its weights and optimizer state
+
+    def limited():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a refused write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    proc = subprocess.run([sys.executable, str(ROOT / "tools/train.py"), TINY, "--work-dir", str(work_dir),
+                           *ONE_EPOCH], capture_output=True, text=True, cwd=ROOT, preexec_fn=limited)
+    assert proc.returncode == 2 and "could not write" in proc.stderr and "File too large" in proc.stderr, \
+        proc.stderr[-2000:]
+    assert "--resume" in proc.stderr and "Traceback" not in proc.stderr
+    assert not [p for p in work_dir.rglob("*") if ".tmp" in p.name]
+    proc = subprocess_train("--work-dir", work_dir, "--resume", *ONE_EPOCH)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert epochs(work_dir) == [0]
+
+
+def test_failed_writes_are_recognised_whatever_the_writer_raises(tmp_path):
+    """torch.save's zip writer keeps no errno (the run's optimizer state); safetensors wraps the OSError."""
+    from safetensors import SafetensorError
+
+    from visionattn.checkpoint import write_failure
+    torch_writer = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 1139072 vs 1138960")
+    assert "a full disk or a file-size limit" in write_failure(torch_writer)
+    assert "File too large" in write_failure(SafetensorError("Error while serializing: I/O error: File too large"))
+    assert write_failure(OSError(28, "No space left on device")) == "No space left on device"
+    assert write_failure(RuntimeError("shape mismatch")) is None and write_failure(ValueError("x")) is None
+
+
 def test_resume_passes_over_a_corrupt_checkpoint_state(tmp_path, capsys):
     work_dir = tmp_path / "run"
     assert train(capsys, "--work-dir", work_dir, "--cfg-options", "sched.epochs=2", "sched.warmup_epochs=0")[0] == 0

@@ -242,6 +242,20 @@ def atomic_write_text(path, text):
     _atomic(path, write)
 
 
+def write_failure(error):
+    """Why a write failed when ``error`` is a failed file write (a full disk, a file-size limit, a lost mount), else
+    None. Besides OSError, the writers report one as their own errors: safetensors' SafetensorError ("I/O error")
+    and torch.save's zip writer RuntimeError (no errno kept)."""
+    if isinstance(error, OSError):
+        return str(error.strerror or error)
+    text = " ".join(str(error).split())
+    if type(error).__name__ == "SafetensorError" and "I/O error" in text:
+        return text
+    if isinstance(error, RuntimeError) and ("inline_container" in text or "StreamWriter" in text):
+        return f"torch's file writer failed ({text}): a full disk or a file-size limit"
+    return None
+
+
 def atomic_save_safetensors(tensors, path, metadata=None):
     from safetensors.torch import save_file
     _atomic(path, lambda tmp: save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp,

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from visionattn.checkpoint import CheckpointError, atomic_save_safetensors, atomic_write_text
+from visionattn.checkpoint import CheckpointError, atomic_save_safetensors, atomic_write_text, write_failure
 
 from . import data as data_lib
 from .rundir import RunDirError, find_checkpoint, read_state  # noqa: F401  (find_checkpoint: the engine's API)
@@ -269,9 +269,12 @@ class Trainer:
                              classes=self.classes)
                 # written last: its presence marks the folder complete
                 atomic_write_text(os.path.join(tmp, "trainer_state.json"), json.dumps(state, indent=1))
-        except OSError as e:   # a full disk, a lost mount: the earlier checkpoints stay as they were
+        except Exception as e:   # a full disk, a file-size limit, a lost mount: the earlier checkpoints stay
+            why = write_failure(e)
+            if why is None:
+                raise
             shutil.rmtree(tmp, ignore_errors=True)
-            raise RunDirError(f"could not write checkpoint {final!r}: {e.strerror or e}; the earlier checkpoints "
+            raise RunDirError(f"could not write checkpoint {final!r}: {why}; the earlier checkpoints "
                               "are intact: free the space and continue with --resume") from e
         if self.main:
             old = os.path.join(ckpt_dir, f".old_{name}")   # an epoch run again: its earlier checkpoint goes last
@@ -402,6 +405,8 @@ class Trainer:
             evaluated = [m for m in self.metrics if m["val_top1"] is not None]
             if evaluated:
                 plot_curves(evaluated, os.path.join(self.work_dir, "curves.png"))
-        except OSError as e:
-            raise RunDirError(f"could not write epoch {epoch}'s results into {self.work_dir!r}: {e.strerror or e}; "
+        except Exception as e:
+            if write_failure(e) is None:
+                raise
+            raise RunDirError(f"could not write epoch {epoch}'s results into {self.work_dir!r}: {write_failure(e)}; "
                               "the files written before are intact: fix it and continue with --resume") from e
