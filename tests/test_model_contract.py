@@ -372,3 +372,18 @@ def test_impossible_configurations_fail_when_built(name, kwargs, message):
     its first forward."""
     with pytest.raises(ValueError, match=message):
         timm.create_model(name, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["biformer_t", "va_swin_tiny_patch4_window7_224", "agent_swin_t", "agent_pvt_t",
+                                  "agent_deit_t", "agent_cswin_t", "litv2_s", "va_shvit_s1", "va_convit_tiny",
+                                  "transnext_micro", "va_halonet26t"])
+def test_factory_device_and_dtype(name):
+    """timm's create_model(..., device=, dtype=) and its config test's build on the "meta" device (no weights
+    allocated), forward included. Before: unexpected keyword 'device'; on meta, torch.is_autocast_enabled raised."""
+    model = timm.create_model(name, device="meta", dtype=torch.float32).eval()
+    assert all(p.device.type == "meta" for p in model.parameters())
+    size = model.pretrained_cfg["input_size"][1:]
+    out = model(torch.randn(1, 3, *size, device="meta"))
+    assert out.device.type == "meta" and out.shape == (1, model.num_classes)
+    model = timm.create_model(name, dtype=torch.float64)
+    assert all(p.dtype == torch.float64 for p in model.parameters())

@@ -21,6 +21,7 @@ from visionattn.checkpoint import (EMA_STATE_DICT_KEYS, STATE_DICT_KEYS, Checkpo
                                    download_errors, pretrained_file, read_checkpoint, unavailable_message,
                                    unwrap_checkpoint)
 from visionattn.layers.helpers import exporting, vit_level
+from visionattn.ops._checks import autocasting
 
 # features_only=True goes through each model's forward_intermediates (timm's FeatureGetterNet)
 FEATURE_CFG = dict(feature_cls="getter", out_indices=(0, 1, 2, 3))
@@ -39,9 +40,12 @@ def build(model_cls, variant, pretrained=False, filter_fn=None, feature_cfg=None
             path = pretrained_file(cfg, variant)
             kwargs["pretrained_cfg_overlay"] = dict(kwargs.get("pretrained_cfg_overlay") or {}, file=path,
                                                     custom_load=cfg.get("custom_load", False))
+    # timm's factory options create_model(..., device=, dtype=): every family built as usual, then moved
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
     try:
-        return build_model_with_cfg(model_cls, variant, pretrained, pretrained_filter_fn=filter_fn,
-                                    feature_cfg=dict(FEATURE_CFG, **(feature_cfg or {})), **kwargs)
+        model = build_model_with_cfg(model_cls, variant, pretrained, pretrained_filter_fn=filter_fn,
+                                     feature_cfg=dict(FEATURE_CFG, **(feature_cfg or {})), **kwargs)
+        return model if device is None and dtype is None else model.to(device=device, dtype=dtype)
     except download_errors() as e:
         if not pretrained or source[0] == "file":
             raise
@@ -91,7 +95,7 @@ def check_image(x: torch.Tensor, in_chans: int, min_size: int, name: str,
     if not x.is_floating_point():
         raise TypeError(f"{name} expects floating-point images (normalised, e.g. with timm's transforms from "
                         f"timm.data.resolve_data_config), got {x.dtype}; convert them with .float() and normalise")
-    if dtype is not None and x.dtype != dtype and not torch.is_autocast_enabled(x.device.type):
+    if dtype is not None and x.dtype != dtype and not autocasting(x):
         x = x.to(dtype)
     return x
 

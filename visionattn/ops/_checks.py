@@ -104,3 +104,9 @@ def default_scale(scale, head_dim):
 def compute_dtype(dtype):
     """The reference backend computes in fp32 at least (fp64 stays fp64, for gradcheck)."""
     return torch.promote_types(dtype, torch.float32)
+
+
+def autocasting(t: torch.Tensor) -> bool:
+    """Whether autocast is on for ``t``'s device; False on devices autocast does not know (e.g. "meta", where
+    timm's config tests build models, and torch.is_autocast_enabled raises)."""
+    return t.device.type != "meta" and torch.is_autocast_enabled(t.device.type)

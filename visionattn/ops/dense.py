@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ._backend import select_backend
-from ._checks import FLOAT_DTYPES, check_bias, compute_dtype
+from ._checks import FLOAT_DTYPES, autocasting, check_bias, compute_dtype
 
 _OP = "attention"
 # With a mix, up to this many keys one explicit (Nq, Nk) matrix holds both parts: faster on CPU than SDPA plus
@@ -41,7 +41,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: Optional[
 
 
 def _attention_dispatch(q, k, v, bias, scale, dropout_p, mix, mix_weight, backend):
-    if isinstance(q, torch.Tensor) and torch.is_autocast_enabled(q.device.type):
+    if isinstance(q, torch.Tensor) and autocasting(q):
         # as SDPA under autocast: q, k and v in the autocast dtype (they may arrive in two dtypes)
         dtype = torch.get_autocast_dtype(q.device.type)
         q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
