@@ -285,6 +285,31 @@ def test_best_weights_survive_a_refused_second_run(tmp_path, capsys):
     assert all(torch.equal(best[k], again[k]) for k in best)
 
 
+def test_digit_scenes_never_delete_a_dataset_they_did_not_write(tmp_path):
+    """Before: --out into a folder holding the user's own train.json / images/train/train_00007.png (no marker of
+    this tool) deleted them, exit 0, as if a killed generation had left them."""
+    out = tmp_path / "coco"
+    (out / "images" / "train").mkdir(parents=True)
+    (out / "train.json").write_text('{"note": "mine"}')
+    (out / "images" / "train" / "train_00007.png").write_bytes(b"png")
+    proc = subprocess.run([sys.executable, str(ROOT / "tools/make_digit_scenes.py"), "--out", str(out), "--train",
+                           "2", "--val", "1", "--size", "64"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "no COMPLETE / INCOMPLETE marker" in proc.stderr, proc.stderr[-2000:]
+    assert (out / "train.json").read_text() == '{"note": "mine"}'
+    assert (out / "images" / "train" / "train_00007.png").read_bytes() == b"png"
+
+
+def test_digit_scenes_clear_what_a_killed_generation_left(tmp_path):
+    from visionattn.data.digit_scenes import ensure
+    out = tmp_path / "scenes"
+    (out / "images" / "train").mkdir(parents=True)
+    (out / "INCOMPLETE").write_text("")   # a generation was killed after writing this image
+    (out / "images" / "train" / "train_00009.png").write_bytes(b"partial")
+    ensure(str(out), num_train=2, num_val=1, size=64, seed=0)
+    assert (out / "COMPLETE").is_file() and not (out / "INCOMPLETE").exists()
+    assert sorted(p.name for p in (out / "images" / "train").iterdir()) == ["train_00000.png", "train_00001.png"]
+
+
 def test_regenerating_digit_scenes_keeps_files_it_did_not_write(tmp_path):
     """Before: tools/make_digit_scenes.py --out DIR deleted the whole of DIR on a regeneration."""
     out = tmp_path / "scenes"

@@ -29,7 +29,10 @@ def main(argv=None):
             stale = a.force or json.load(f).get("settings") != settings
         if stale:
             remove(a.out)
-    summary = json.load(open(ensure(a.out, **settings) + "/COMPLETE"))
+    try:
+        summary = json.load(open(ensure(a.out, **settings) + "/COMPLETE"))
+    except FileExistsError as e:
+        p.error(str(e))
     print(json.dumps(summary))
 
 

@@ -99,20 +99,24 @@ def _save_png(array, path):
 SPLITS = ("train", "val")
 
 
-def remove(out):
-    """Delete a dataset written by ``generate`` from ``out``: only its own files (``<split>.json``, the COMPLETE
-    marker and the ``<split>_NNNNN.png`` images and label maps), then its folders if that left them empty.
-    Anything else in ``out`` stays."""
-    names = [os.path.join(out, n) for n in ("COMPLETE", *(f"{s}.json" for s in SPLITS))]
+def _dataset_files(out):
+    """The files of ``out`` that a dataset written by ``generate`` would own: ``<split>.json``, the markers and the
+    ``<split>_NNNNN.png`` images and label maps."""
+    names = [os.path.join(out, n) for n in ("COMPLETE", "INCOMPLETE", *(f"{s}.json" for s in SPLITS))]
     for split in SPLITS:
         for sub in ("images", "annotations"):
             folder = os.path.join(out, sub, split)
             if os.path.isdir(folder):
                 names += [os.path.join(folder, f) for f in os.listdir(folder)
                           if f.startswith(split + "_") and f.endswith(".png") and f[len(split) + 1:-4].isdigit()]
-    for name in names:
-        if os.path.isfile(name):
-            os.remove(name)
+    return [n for n in names if os.path.isfile(n)]
+
+
+def remove(out):
+    """Delete a dataset written by ``generate`` from ``out``: only its own files (see ``_dataset_files``), then its
+    folders if that left them empty. Anything else in ``out`` stays."""
+    for name in _dataset_files(out):
+        os.remove(name)
     for split in SPLITS:
         for sub in ("images", "annotations"):
             for folder in (os.path.join(out, sub, split), os.path.join(out, sub)):
@@ -122,11 +126,20 @@ def remove(out):
 
 def ensure(out, **kwargs):
     """Generate the dataset once (a marker file says it is complete)."""
-    marker = os.path.join(out, "COMPLETE")
+    marker, started = os.path.join(out, "COMPLETE"), os.path.join(out, "INCOMPLETE")
     if not os.path.isfile(marker):
-        remove(out)   # what a killed generation left (only the dataset's own files)
+        if os.path.isfile(started):
+            remove(out)   # what a killed generation left (only the dataset's own files)
+        elif _dataset_files(out):   # files of the same names that this tool did not write: never delete them
+            found = _dataset_files(out)
+            raise FileExistsError(f"{out} holds files a digit-scenes dataset would write ({len(found)}, e.g. "
+                                  f"{found[0]}) but no dataset of this tool (no COMPLETE / INCOMPLETE marker): "
+                                  "they are left as they are; choose another --out, or move them away")
+        os.makedirs(out, exist_ok=True)
+        open(started, "w").close()
         summary = dict(generate(out, **kwargs), settings=kwargs)
         with open(marker + ".tmp", "w") as f:
             json.dump(summary, f)
         os.replace(marker + ".tmp", marker)
+        os.remove(started)
     return out
