@@ -256,6 +256,16 @@ def test_failed_writes_are_recognised_whatever_the_writer_raises(tmp_path):
     assert write_failure(RuntimeError("shape mismatch")) is None and write_failure(ValueError("x")) is None
 
 
+def test_outputs_into_a_folder_that_does_not_exist_yet(tmp_path):
+    """Before: tools/predict.py / tools/test.py --json new/folder/x.json printed the results, then died with a raw
+    FileNotFoundError for the staging file."""
+    from visionattn.checkpoint import atomic_save_safetensors, atomic_write_text
+    atomic_write_text(str(tmp_path / "new" / "folder" / "m.json"), "{}")
+    atomic_save_safetensors({"w": torch.ones(2)}, str(tmp_path / "other" / "w.safetensors"))
+    assert (tmp_path / "new" / "folder" / "m.json").read_text() == "{}"
+    assert load_file(str(tmp_path / "other" / "w.safetensors"))["w"].sum() == 2
+
+
 def test_resume_passes_over_a_corrupt_checkpoint_state(tmp_path, capsys):
     work_dir = tmp_path / "run"
     assert train(capsys, "--work-dir", work_dir, "--cfg-options", "sched.epochs=2", "sched.warmup_epochs=0")[0] == 0

@@ -224,6 +224,7 @@ def unwrap_checkpoint(checkpoint, keys=STATE_DICT_KEYS):
 
 
 def _atomic(path, write):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)   # as `mkdir -p`: e.g. --json into a new folder
     tmp = f"{path}.tmp{os.getpid()}"
     try:
         write(tmp)
