@@ -168,6 +168,9 @@ def test_a_work_dir_in_use_is_refused(tmp_path, capsys):
     ("data.batch_size=0", "'data.batch_size' = 0 is out of range"),
     ("sched.warmup_epochs=5", "sched.warmup_epochs (5) must be below sched.epochs (3)"),
     ("model.drop_path_rate=1.5", "'model.drop_path_rate' = 1.5 is out of range; allowed: [0, 1)"),
+    ("train.keep_checkpoints=1.5", "'train.keep_checkpoints' must be a whole number, got 1.5"),
+    ("sched.epochs=2.5", "'sched.epochs' must be a whole number, got 2.5"),
+    ("optim.lr=nan", "'optim.lr' must be a number, got nan"),
 ])
 def test_invalid_values_are_refused_before_any_work(tmp_path, capsys, option, message):
     code, err = train(capsys, "--work-dir", tmp_path / "run", "--cfg-options", option)

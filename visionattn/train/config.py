@@ -126,6 +126,13 @@ _RANGES = {
 }
 
 
+# keys that count things: whole numbers only
+_COUNTS = {"data.img_size", "data.batch_size", "data.val_batch_size", "data.num_workers", "data.num_classes",
+           "model.num_classes", "sched.epochs", "sched.warmup_epochs", "sched.cooldown_epochs", "train.accum_steps",
+           "train.log_interval", "train.checkpoint_every", "train.keep_checkpoints", "train.eval_every",
+           "train.max_steps_per_epoch"}
+
+
 def _validate(out):
     """Every numeric setting in its range, checked before any work starts."""
     for key, (lo, lo_ok, hi, hi_ok, optional) in _RANGES.items():
@@ -133,8 +140,10 @@ def _validate(out):
         value = out[group][name]
         if value is None and optional:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:   # NaN too
             raise ConfigError(f"config key '{key}' must be a number, got {value!r}")
+        if key in _COUNTS and not isinstance(value, int):
+            raise ConfigError(f"config key '{key}' must be a whole number, got {value!r}")
         low = value < lo if lo_ok else value <= lo
         high = hi is not None and (value > hi if hi_ok else value >= hi)
         if low or high:
