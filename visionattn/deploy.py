@@ -41,10 +41,10 @@ def _fold(conv, bn):
 
 
 def _foldable(module, conv_name, conv):
+    """nn.Conv2d, or a convolution its module declares (with a bias per output channel to fold into)."""
     if type(conv) is nn.Conv2d:
         return True
-    declared = conv_name in dict(getattr(module, "conv_norm_pairs", ()))
-    return declared and getattr(conv, "bias", None) is not None and conv.weight.shape[0] == conv.bias.shape[0]
+    return conv_name in dict(getattr(module, "conv_norm_pairs", ())) and getattr(conv, "bias", None) is not None
 
 
 def _without_norm(bn):

@@ -128,10 +128,10 @@ def ensure(out, **kwargs):
     """Generate the dataset once (a marker file says it is complete)."""
     marker, started = os.path.join(out, "COMPLETE"), os.path.join(out, "INCOMPLETE")
     if not os.path.isfile(marker):
+        found = _dataset_files(out)
         if os.path.isfile(started):
             remove(out)   # what a killed generation left (only the dataset's own files)
-        elif _dataset_files(out):   # files of the same names that this tool did not write: never delete them
-            found = _dataset_files(out)
+        elif found:   # files of the same names that this tool did not write: never delete them
             raise FileExistsError(f"{out} holds files a digit-scenes dataset would write ({len(found)}, e.g. "
                                   f"{found[0]}) but no dataset of this tool (no COMPLETE / INCOMPLETE marker): "
                                   "they are left as they are; choose another --out, or move them away")

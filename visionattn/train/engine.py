@@ -406,7 +406,8 @@ class Trainer:
             if evaluated:
                 plot_curves(evaluated, os.path.join(self.work_dir, "curves.png"))
         except Exception as e:
-            if write_failure(e) is None:
+            why = write_failure(e)
+            if why is None:
                 raise
-            raise RunDirError(f"could not write epoch {epoch}'s results into {self.work_dir!r}: {write_failure(e)}; "
+            raise RunDirError(f"could not write epoch {epoch}'s results into {self.work_dir!r}: {why}; "
                               "the files written before are intact: fix it and continue with --resume") from e
