@@ -85,6 +85,9 @@ def test_a_partial_load_runs_when_asked_for_in_so_many_words(tmp_path, capsys):
     (b"", "the file is empty"),
     (b"PK\x03\x04 not really a zip", "may be truncated or not a PyTorch / safetensors weight file"),
     ("truncated", "may be truncated"),
+    # before: any bytes that are no pickle were reported as "Python objects that would run code"
+    (bytes(range(7, 256)) * 16, "corrupt or not a PyTorch / safetensors weight file (the unpickler found: "
+                                "Unsupported operand"),
 ])
 def test_corrupt_weight_files_name_the_file(tmp_path, capsys, content, message):
     path = tmp_path / "weights.pth"
@@ -95,6 +98,7 @@ def test_corrupt_weight_files_name_the_file(tmp_path, capsys, content, message):
         path.write_bytes(content)
     code, err = train(capsys, "--work-dir", tmp_path / "run", "--cfg-options", f"model.pretrained={path}")
     assert code == 2 and str(path) in err and message in err, err
+    assert "Python objects" not in err and "weights_only" not in err, err
 
 
 class _RunsCode:
@@ -194,6 +198,35 @@ def test_a_model_option_the_family_lacks_is_explained(tmp_path, capsys):
     assert code == 2 and "config key 'model.kwargs' must be a dict" in err
 
 
+def test_an_image_size_the_model_cannot_take_is_refused_before_any_work(tmp_path, capsys):
+    """Before: data.img_size=8 set up the run and died at the first batch with the model's own error, after
+    --overwrite had already deleted the earlier run; tools/test.py died the same way."""
+    from visionattn.train.cli import test_main
+    work_dir = tmp_path / "run"
+    assert train(capsys, "--work-dir", work_dir, *ONE_EPOCH)[0] == 0
+    before = snapshot(work_dir)
+    code, err = train(capsys, "--work-dir", work_dir, "--overwrite", "--cfg-options", "data.img_size=8",
+                      "sched.epochs=1", "sched.warmup_epochs=0")
+    assert code == 2 and "data.img_size=8 is too small for SwinTransformer" in err, err
+    assert "allowed: data.img_size >= 32" in err and snapshot(work_dir) == before
+    capsys.readouterr()
+    code = test_main([TINY, str(work_dir / "best"), "--cfg-options", "data.img_size=8"])
+    assert code == 2 and "data.img_size=8 is too small" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, fault", [("model = dict(name='va_swin_tiny_patch4_window7_224'\n", "SyntaxError"),
+                                         ("model = dict(name=undefined_name)\n", "NameError")])
+def test_a_config_that_does_not_run_is_named(tmp_path, capsys, text, fault):
+    """Before: mmengine's traceback."""
+    config = tmp_path / "broken.py"
+    config.write_text(text)
+    capsys.readouterr()
+    code = train_main([str(config), "--work-dir", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"config {str(config)!r} cannot be read" in err and fault in err, err
+    assert not (tmp_path / "run").exists()
+
+
 # ----------------------------------------------------------------------------------------------------------
 # faults: every one leaves a run dir that --resume continues, with each epoch recorded once
 
@@ -278,6 +311,27 @@ def test_resume_passes_over_a_corrupt_checkpoint_state(tmp_path, capsys):
     assert code == 0, err
     assert "resumed from " + str(work_dir / "checkpoints/epoch_0000") in (work_dir / "train.log").read_text()
     assert epochs(work_dir) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("name", ["optimizer.bin", "random_states_0.pkl"])
+def test_resume_refuses_pickled_state_that_would_run_code(tmp_path, capsys, monkeypatch, name):
+    """Before: a foreign optimizer.bin raised torch's UnpicklingError with its advice to load with
+    weights_only=False; unreadable random states were passed over (an info line) and the run went on with other
+    random numbers than the run it continues."""
+    import pickle
+    monkeypatch.chdir(tmp_path)
+    work_dir = tmp_path / "run"
+    assert train(capsys, "--work-dir", work_dir, *ONE_EPOCH)[0] == 0
+    target = work_dir / "checkpoints/epoch_0000" / name
+    assert target.is_file()
+    with open(target, "wb") as f:
+        pickle.dump({"state": _RunsCode()}, f)
+    before = snapshot(work_dir)
+    code, err = train(capsys, "--work-dir", work_dir, "--resume", "--cfg-options", "sched.epochs=2",
+                      "sched.warmup_epochs=0")
+    assert code == 2 and f"{name} cannot be read (it holds Python objects other than tensors" in err, err
+    assert "weights_only=False" not in err and "--overwrite" in err
+    assert not (tmp_path / "PWNED").exists() and snapshot(work_dir) == before
 
 
 def test_resume_with_a_changed_model_is_explained(tmp_path, capsys):

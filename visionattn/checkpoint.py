@@ -34,6 +34,43 @@ class _ConfigStub:
         return collections.OrderedDict()
 
 
+def _pickled_globals(path):
+    """The classes / functions a plain pickle file names, read by ``pickletools`` (which runs nothing); None when
+    the bytes are no pickle."""
+    import pickletools
+    names, strings = [], []
+    try:
+        with open(path, "rb") as f:
+            for op, arg, _ in pickletools.genops(f):
+                if isinstance(arg, str):
+                    strings.append(arg)
+                if op.name in ("GLOBAL", "INST"):
+                    names.append(arg.replace(" ", "."))
+                elif op.name == "STACK_GLOBAL":
+                    names.append(".".join(strings[-2:]))
+                elif op.name == "STOP":
+                    return names
+    except Exception:   # noqa: BLE001  (an unknown opcode, the end of the bytes, ...)
+        return None
+    return None
+
+
+def unpickling_refusal(e, path):
+    """What torch.load(weights_only=True)'s ``UnpicklingError`` on ``path`` means, without torch's advice to retry
+    with weights_only=False (i.e. to run the file's code): Python objects (a global that torch refused, or one a
+    plain pickle names), or bytes that are no weight file at all."""
+    lines = [line.strip() for line in str(e).splitlines()]
+    refused = [line for line in lines if line.startswith("Unsupported global") or "GLOBAL" in line]
+    if not refused:
+        refused = [f"it names {', '.join(names[:3])}" for names in [_pickled_globals(path)] if names]
+    if refused:
+        return ("it holds Python objects other than tensors, which are never unpickled (that would run code from "
+                f"the file; {refused[0]}). Convert it where it came from to safetensors or a plain state dict of "
+                "tensors")
+    found = [line for line in lines if line.startswith("Unsupported")] or [type(e).__name__]
+    return f"it is corrupt or not a PyTorch / safetensors weight file (the unpickler found: {found[0]})"
+
+
 def read_checkpoint(path):
     """The object stored in a weight file (usually a dict), read without unpickling code. A missing, empty,
     truncated or foreign file raises ``CheckpointError`` naming the file and the reason."""
@@ -48,14 +85,8 @@ def read_checkpoint(path):
             return load_file(path)
         with torch.serialization.safe_globals([(_ConfigStub, "yacs.config.CfgNode")]):
             return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:   # weights_only refused a global: the file holds Python objects
-        # torch's own message goes on to suggest weights_only=False, i.e. running the file's code: keep only the
-        # object it refused
-        refused = [line.strip() for line in str(e).splitlines() if line.strip().startswith(("Unsupported", "GLOBAL"))]
-        raise CheckpointError(f"cannot read weights from {path!r}: it holds Python objects other than tensors, "
-                              "which are never unpickled (that would run code from the file; torch.load "
-                              f"weights_only=True refused: {refused[0] if refused else type(e).__name__}). Convert it "
-                              "where it came from to safetensors or a plain state dict of tensors") from e
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(f"cannot read weights from {path!r}: {unpickling_refusal(e, path)}") from e
     except Exception as e:   # noqa: BLE001  (truncated zip / pickle, not a weight file at all, ...)
         raise CheckpointError(f"cannot read weights from {path!r} ({type(e).__name__}: {e}); the file may be "
                               "truncated or not a PyTorch / safetensors weight file") from e

@@ -41,11 +41,12 @@ def train_main(argv=None):
         resolved = resolve(cfg)
         work_dir = _work_dir(resolved, args, args.config)
         resolved["work_dir"] = work_dir
-        from .engine import Trainer
+        from .engine import Trainer, build_model
         from .rundir import is_main_process, prepare
+        built = build_model(resolved)   # a model that cannot run fails before --overwrite clears anything
         lock = prepare(work_dir, args.resume, args.overwrite) if is_main_process() else None
         try:
-            Trainer(resolved, work_dir, resume=args.resume, raw_config_text=cfg.pretty_text).fit()
+            Trainer(resolved, work_dir, resume=args.resume, raw_config_text=cfg.pretty_text, built=built).fit()
         finally:
             if lock is not None:
                 lock.release()
@@ -87,11 +88,12 @@ def evaluate_checkpoint(cfg, checkpoint, ema=False):
     from accelerate import Accelerator
 
     from . import data as data_lib
-    from .engine import Trainer, create_model, load_weights
+    from .engine import Trainer, check_img_size, create_model, load_weights
     acc = Accelerator(mixed_precision=cfg["train"]["mixed_precision"], cpu=not torch.cuda.is_available())
     classes = cfg["model"]["num_classes"] or data_lib.num_classes(cfg["data"])
     model_cfg = dict(cfg["model"], pretrained=checkpoint == "pretrained")
     model = create_model(model_cfg, classes)
+    check_img_size(model, cfg["data"])
     if checkpoint != "pretrained":
         path = checkpoint
         if os.path.isdir(path) and ema:

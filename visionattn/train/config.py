@@ -1,6 +1,7 @@
 """Classification configs: Python files read by mmengine.Config (``_base_`` inheritance, ``--cfg-options``),
 checked against the keys the engine knows so a typo is an error that names the closest key."""
 import difflib
+import os
 
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction: tools' --cfg-options)
 
@@ -91,10 +92,23 @@ def _merge(defaults, cfg):
 
 
 def load_config(path, cfg_options=None):
-    """The mmengine Config of `path` with overrides applied (raw, as mmengine reads it)."""
-    cfg = Config.fromfile(path)
+    """The mmengine Config of `path` with overrides applied (raw, as mmengine reads it). A config that does not
+    run (syntax error, a name it does not define, ...) is a ``ConfigError`` naming the file and the fault."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no config file at {path!r}")
+    try:
+        cfg = Config.fromfile(path)
+    except FileNotFoundError:
+        raise
+    except Exception as e:   # noqa: BLE001  (executing the config raised: the user's file is at fault)
+        cause = e.__cause__ or e
+        where = f" (line {cause.lineno}: {cause.text.strip()!r})" if getattr(cause, "text", None) else ""
+        raise ConfigError(f"config {path!r} cannot be read{where}: {type(cause).__name__}: {cause}") from e
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except Exception as e:   # noqa: BLE001
+            raise ConfigError(f"--cfg-options {cfg_options} do not apply to {path!r}: {e}") from e
     return cfg
 
 

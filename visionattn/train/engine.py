@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import pickle
 import shutil
 import sys
 import time
@@ -20,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from visionattn.checkpoint import CheckpointError, atomic_save_safetensors, atomic_write_text, write_failure
+from visionattn.checkpoint import (CheckpointError, atomic_save_safetensors, atomic_write_text, unpickling_refusal,
+                                   write_failure)
 
 from . import data as data_lib
 from .rundir import RunDirError, find_checkpoint, read_state  # noqa: F401  (find_checkpoint: the engine's API)
@@ -55,10 +57,11 @@ def check_model_name(name):
     check(name, ConfigError)
 
 
-def create_model(model_cfg, classes):
+def create_model(model_cfg, classes, notes=None):
     """The configured model; ``pretrained`` may be True (official weights) or a local file. A file is loaded with
     ``visionattn.models.load_checkpoint``: a classifier of another class count is re-initialised (fine-tuning),
-    anything else that does not fit is an error unless ``pretrained_strict=False``."""
+    anything else that does not fit is an error unless ``pretrained_strict=False``. What the load did is logged,
+    or appended to ``notes`` (built before the run's log exists)."""
     import timm
 
     from visionattn.models import load_checkpoint
@@ -77,12 +80,34 @@ def create_model(model_cfg, classes):
         raise ConfigError(f"model {model_cfg['name']!r} cannot be built with {sorted(kwargs)}: {e}") from e
     if isinstance(pretrained, str):
         report = load_checkpoint(model, pretrained, strict=model_cfg["pretrained_strict"])
-        LOG.info(f"loaded {len(report['loaded'])} tensors from {pretrained}"
-                 + (f"; the classifier is re-initialised for {classes} classes" if report["head_reset"] else "")
-                 + (f"; not loaded (pretrained_strict=False): missing {report['missing'][:10]}, unexpected "
-                    f"{report['unexpected'][:10]}, mismatched {report['mismatched'][:5]}"
-                    if report["missing"] or report["unexpected"] or report["mismatched"] else ""))
+        (LOG.info if notes is None else notes.append)(
+            f"loaded {len(report['loaded'])} tensors from {pretrained}"
+            + (f"; the classifier is re-initialised for {classes} classes" if report["head_reset"] else "")
+            + (f"; not loaded (pretrained_strict=False): missing {report['missing'][:10]}, unexpected "
+               f"{report['unexpected'][:10]}, mismatched {report['mismatched'][:5]}"
+               if report["missing"] or report["unexpected"] or report["mismatched"] else ""))
     return model
+
+
+def check_img_size(model, data_cfg):
+    """data.img_size against the smallest input the model takes: refused before any work, not at the first batch."""
+    min_size = getattr(model, "min_size", None)
+    if min_size and data_cfg["img_size"] < min_size:
+        raise ConfigError(f"data.img_size={data_cfg['img_size']} is too small for {type(model).__name__}: it takes "
+                          f"images of at least {min_size}x{min_size} pixels; allowed: data.img_size >= {min_size}")
+
+
+def build_model(cfg):
+    """The run's model and what loading its weights did, seeded as the run is: everything about the model that can
+    be wrong (name, options, weight file, image size) fails here, before the work dir is touched."""
+    from accelerate.utils import set_seed
+    if cfg["train"]["deterministic"]:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    set_seed(cfg["train"]["seed"], deterministic=cfg["train"]["deterministic"])
+    notes = []
+    model = create_model(cfg["model"], cfg["model"]["num_classes"] or data_lib.num_classes(cfg["data"]), notes)
+    check_img_size(model, cfg["data"])
+    return model, notes
 
 
 def load_weights(model, path, strict=True):
@@ -145,18 +170,35 @@ class EpochShuffle(torch.utils.data.Sampler):
 # ----------------------------------------------------------------------------------------------------------
 # checkpoints
 
+def check_pickled_state(path):
+    """Every pickled file of a checkpoint folder (optimizer, sampler, random states) read as accelerate will read
+    it (weights_only=True), first: accelerate would raise torch's advice to unpickle code for the optimizer, and
+    pass over unreadable random states with an info line, resuming on other random numbers."""
+    from accelerate.utils import load
+    for name in sorted(os.listdir(path)):
+        if name.endswith((".bin", ".pkl")):
+            file = os.path.join(path, name)
+            try:
+                load(file, map_location="cpu")
+            except Exception as e:   # noqa: BLE001  (truncated zip, foreign pickle, ...)
+                why = (unpickling_refusal(e, file) if isinstance(e, pickle.UnpicklingError)
+                       else f"{type(e).__name__}: {e}")
+                raise CheckpointError(f"checkpoint {path!r} cannot be resumed: {name} cannot be read ({why}); resume "
+                                      "from an earlier checkpoint with --resume <work_dir>/checkpoints/epoch_NNNN, or "
+                                      "start over with --overwrite") from e
+
+
 # ----------------------------------------------------------------------------------------------------------
 # the trainer
 
 class Trainer:
-    def __init__(self, cfg, work_dir, resume=None, raw_config_text=None):
+    def __init__(self, cfg, work_dir, resume=None, raw_config_text=None, built=None):
+        """``built``: ``build_model(cfg)``'s result when the caller checked the model before preparing the work dir."""
         from accelerate import Accelerator
         from accelerate.utils import set_seed
 
         self.cfg, self.work_dir = cfg, work_dir
         t, d, o, s = cfg["train"], cfg["data"], cfg["optim"], cfg["sched"]
-        if t["deterministic"]:
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         # cpu=True without CUDA: multi-process CPU runs (torchrun, gloo) then form one process group
         self.accelerator = Accelerator(mixed_precision=t["mixed_precision"], gradient_accumulation_steps=t["accum_steps"],
                                        step_scheduler_with_optimizer=False, cpu=not torch.cuda.is_available())
@@ -164,10 +206,12 @@ class Trainer:
         self.main = acc.is_main_process
         os.makedirs(work_dir, exist_ok=True)   # checkpoints/ is made by the first checkpoint
         setup_logging(work_dir, self.main)
+        model, notes = built or build_model(cfg)
+        for note in notes:
+            LOG.info(note)
         set_seed(t["seed"], deterministic=t["deterministic"])
 
         self.classes = cfg["model"]["num_classes"] or data_lib.num_classes(d)
-        model = create_model(cfg["model"], self.classes)
         if t["grad_checkpointing"]:
             model.set_grad_checkpointing(True)
         if t["channels_last"]:
@@ -230,6 +274,7 @@ class Trainer:
             raise CheckpointError(f"checkpoint {path!r} was saved by a run of {state['model']!r}, the config now "
                                   f"builds {self.cfg['model']['name']!r}; resume with the config it was saved with, "
                                   "or start over with --overwrite")
+        check_pickled_state(path)
         try:
             self.accelerator.load_state(path)
         except (RuntimeError, KeyError, ValueError) as e:   # the model or optimizer changed since it was saved
