@@ -47,14 +47,15 @@ def test_bare_official_state_dict_loads(name, tmp_path):
 def test_official_training_checkpoint_loads_without_yacs(tmp_path, monkeypatch):
     """The official main.py saves {'model', 'optimizer', 'lr_scheduler', 'max_accuracy', 'epoch', 'config'} with a
     yacs CfgNode as config: it loads (weights_only, no yacs needed) through pretrained=True, from the release URL
-    or from a local copy named with custom_load=True (timm resets custom_load for a plain file overlay)."""
+    or from a local copy, as the README's offline section says: pretrained_cfg_overlay=dict(file=...) alone (before,
+    timm reset custom_load for a file overlay and its plain loader refused the file)."""
     sd = official_state_dict("agent_pvt_tiny")
     path = tmp_path / "agent_pvt_t_max_acc.pth"
     save_training_checkpoint(path, tmp_path, monkeypatch, "agent_pvt_tiny", model=sd,
                              optimizer={"state": {}, "param_groups": [{"lr": 1e-3}]}, max_accuracy=78.4, epoch=300)
-    model = timm.create_model("agent_pvt_t", pretrained=True,
-                              pretrained_cfg_overlay=dict(file=str(path), custom_load=True))
-    assert torch.equal(model.block3[1].attn.an_bias, sd["block3.1.attn.an_bias"])
+    for overlay in (dict(file=str(path)), dict(file=str(path), custom_load=True)):
+        model = timm.create_model("agent_pvt_t", pretrained=True, pretrained_cfg_overlay=overlay)
+        assert torch.equal(model.block3[1].attn.an_bias, sd["block3.1.attn.an_bias"])
 
 
 def test_release_url_resolves_to_official_file(tmp_path, monkeypatch):

@@ -38,9 +38,10 @@ def test_bare_official_state_dict_loads(tmp_path):
 
 def test_official_ema_training_checkpoint(tmp_path, monkeypatch):
     """The official main_ema.py saves {'model', 'optimizer', ..., 'config' (yacs), 'state_dict_ema'}: it loads
-    without yacs through pretrained=True with custom_load (the release path), taking 'model' (the project's rule,
-    visionattn.checkpoint.unwrap_checkpoint); a file holding only 'state_dict_ema' loads the EMA weights. timm's
-    own plain-file path (no custom_load, a file without the yacs config) prefers 'state_dict_ema'."""
+    without yacs through pretrained=True, taking 'model' (the project's rule, visionattn.checkpoint.unwrap_checkpoint),
+    whether the overlay says custom_load or not (one reading path: before, a plain file overlay went through timm's
+    loader, which refused the yacs config and preferred 'state_dict_ema'); a file holding only 'state_dict_ema'
+    loads the EMA weights."""
     sd = official_state_dict("agent_cswin_t")
     ema = {k: v + 0.01 for k, v in sd.items()}
     key, own_key = "stage1.1.attns.0.an_bias", "stage1.1.attn.attns.0.an_bias"
@@ -48,9 +49,9 @@ def test_official_ema_training_checkpoint(tmp_path, monkeypatch):
     save_training_checkpoint(path, tmp_path, monkeypatch, "Agent_CSWin_64_24181_tiny_224", model=sd,
                              optimizer={"state": {}}, max_accuracy=83.0, max_accuracy_e=83.1, epoch=309,
                              state_dict_ema=ema)
-    custom = dict(file=str(path), custom_load=True)
-    model = timm.create_model("agent_cswin_t", pretrained=True, pretrained_cfg_overlay=custom)
-    assert torch.equal(model.get_parameter(own_key), sd[key])
+    for overlay in (dict(file=str(path), custom_load=True), dict(file=str(path))):
+        model = timm.create_model("agent_cswin_t", pretrained=True, pretrained_cfg_overlay=overlay)
+        assert torch.equal(model.get_parameter(own_key), sd[key])
 
     ema_only = tmp_path / "agent_cswin_t_ema.pth"
     torch.save({"state_dict_ema": ema, "epoch": 309}, ema_only)
@@ -61,7 +62,7 @@ def test_official_ema_training_checkpoint(tmp_path, monkeypatch):
     both = tmp_path / "agent_cswin_t_both.pth"
     torch.save({"model": sd, "state_dict_ema": ema}, both)
     model = timm.create_model("agent_cswin_t", pretrained=True, pretrained_cfg_overlay=dict(file=str(both)))
-    assert torch.equal(model.get_parameter(own_key), ema[key])
+    assert torch.equal(model.get_parameter(own_key), sd[key])
 
 
 def test_default_cfgs_name_every_release():
