@@ -147,8 +147,9 @@ def test_compile_backend_is_timed_and_computes_the_eager_outputs():
 
 def test_exported_backends_run_the_checked_export(monkeypatch):
     """backends "onnxruntime" and "openvino": the model exported once with dynamic sizes, run by each engine in the
-    same round robin, each output at the benchmark's batch checked against eager (an engine that disagrees
-    raises)."""
+    same round robin, each output at the benchmark's batch checked against eager; an engine that disagrees or
+    cannot read the graph is a row with a note, not a crash of the whole suite (was: OpenVINO on LITv2's
+    DeformConv ended a 20-minute suite run)."""
     rows = bench.bench_models(["va_shvit_s1"], size=96, batch=2, reps=1, backends=("torch", "onnxruntime",
                               "openvino"), memory=True, profile=True)
     assert [r["backend"] for r in rows] == ["torch", "onnxruntime", "openvino"]
@@ -161,8 +162,16 @@ def test_exported_backends_run_the_checked_export(monkeypatch):
         run = real(path)
         return lambda x: run(x) + 1.0
     monkeypatch.setitem(bench._ENGINES, "openvino", shifted)
-    with pytest.raises(RuntimeError, match="openvino output differs from eager"):
-        bench.exported_runners(bench.create("va_shvit_s1"), 96, 2, bench.EXPORTED)
+    runners, unavailable = bench.exported_runners(bench.create("va_shvit_s1"), 96, 2, bench.EXPORTED)
+    assert list(runners) == ["onnxruntime"] and unavailable["openvino"].startswith("output differs from eager by 1")
+
+    def unreadable(path):   # OpenVINO on LITv2's graph: "No conversion rule found for operations: DeformConv-20"
+        raise RuntimeError("Model wasn't fully converted.\n-- No conversion rule found for operations: DeformConv-20")
+    monkeypatch.setitem(bench._ENGINES, "openvino", unreadable)
+    rows = bench.bench_models(["va_shvit_s1"], size=96, batch=2, reps=1, backends=("torch", "openvino"),
+                              memory=False)
+    assert [r["backend"] for r in rows] == ["torch", "openvino"] and "img_per_s" not in rows[1]
+    assert rows[1]["note"].startswith("cannot run the export:") and "DeformConv-20" in rows[1]["note"]
 
 
 def test_models_benchmark_cli_with_profile(tmp_path):

@@ -25,7 +25,7 @@ from visionattn.checkpoint import atomic_write_text
 
 OP_COLUMNS = ["case", "backend", "pass", "batch", "ms", "gflops", "gflop_per_s", "peak_mb"]
 MODEL_COLUMNS = ["model", "backend", "size", "batch", "params_m", "gflops", "img_per_s", "latency_ms", "peak_mb",
-                 "gemm_ratio"]
+                 "gemm_ratio", "note"]
 GPU_COLUMNS = ["model", "backend", "mode", "size", "batch", "dtype", "img_per_s", "ms", "peak_mb"]
 
 

@@ -340,23 +340,30 @@ _ENGINES = {"onnxruntime": _onnxruntime_runner, "openvino": _openvino_runner}
 def exported_runners(model, size, batch, engines=("onnxruntime",)):
     """Backends "onnxruntime" / "openvino": the model exported once with dynamic sizes (visionattn.export, which
     checks it against eager at three sizes), run by each engine on the CPU with as many threads as torch uses,
-    fp32; each engine's output checked against eager once more at the benchmark's batch (a mismatch raises).
-    Returns {engine: x -> outputs}."""
+    fp32; each engine's output checked against eager once more at the benchmark's batch.
+    Returns ({engine: x -> outputs}, {engine: why it is not timed}): an engine that cannot read the graph (e.g.
+    OpenVINO has no ONNX DeformConv) or whose output differs from eager is reported, not timed."""
     import tempfile
 
     from visionattn.export import export
+    runners, unavailable = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.onnx")
         export(model, path, example_size=size)
-        runners = {engine: _ENGINES[engine](path) for engine in engines}
+        for engine in engines:
+            try:
+                runners[engine] = _ENGINES[engine](path)
+            except Exception as e:   # noqa: BLE001  (the engine's own conversion errors)
+                unavailable[engine] = f"cannot run the export: {' '.join(str(e).split())[-160:]}"
     x = torch.randn(batch, 3, size, size)
     with torch.no_grad():
         want = model(x)
-    for engine, run in runners.items():
+    for engine, run in list(runners.items()):
         err = (run(x) - want).abs().max().item()
         if not err <= 1e-4 * max(1.0, want.abs().max().item()):
-            raise RuntimeError(f"{engine} output differs from eager by {err:.3g} at batch {batch}, {size}x{size}")
-    return runners
+            unavailable[engine] = f"output differs from eager by {err:.3g} at batch {batch}, {size}x{size}"
+            del runners[engine]
+    return runners, unavailable
 
 
 def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torch"), memory=True, twins=None,
@@ -383,11 +390,12 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
         if "fused" in backends:   # BatchNorm folded into the convolutions (visionattn.deploy.fuse), eager torch
             fused = fuse(copy.deepcopy(model))
             run_of["fused"] = fused.forward_features if features else fused
-        engines = [b for b in backends if b in EXPORTED]
+        engines, unavailable = [b for b in backends if b in EXPORTED], {}
         if engines:
             if features:
                 raise ValueError(f"backend {engines[0]} times the whole model; drop --features or the backend")
-            run_of.update(exported_runners(model, s, batch, engines))
+            runners, unavailable = exported_runners(model, s, batch, engines)
+            run_of.update(runners)
         if twins.get(name):
             twin = create(twins[name])
             twin.load_state_dict(model.state_dict())   # same weights (the va_ model loads timm's)
@@ -424,6 +432,7 @@ def bench_models(names, size=None, batch=8, reps=5, backends=("reference", "torc
                 shares, top_ops = profile_breakdown(call(b, xb))
                 row.update({f"share_{kind}": v for kind, v in shares.items()}, top_ops=", ".join(top_ops))
             rows.append(row)
+        rows += [{"model": name, "backend": b, "size": s, "batch": batch, "note": why} for b, why in unavailable.items()]
     return rows
 
 
