@@ -14,6 +14,7 @@ from mmengine.config import Config
 import visionattn.mm  # noqa: F401  (registers VisionAttnBackbone, makes mmengine checkpoints loadable)
 from visionattn.data.digit_scenes import ensure as ensure_digit_scenes
 from visionattn.mm import VisionAttnBackbone
+from visionattn.mm.runner import own_visualizer
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +134,7 @@ def on_digit_scenes(cfg, scenes, work_dir, iters=2):
     cfg.default_hooks.logger = dict(type="LoggerHook", interval=1)
     cfg.work_dir = str(work_dir)
     cfg.pop("auto_scale_lr", None)
-    return _no_download(cfg)
+    return _no_download(own_visualizer(cfg))
 
 
 SIZE_ORDER = ["micro", "t", "tiny", "s", "small", "m", "b", "base", "l", "large"]

@@ -9,6 +9,7 @@ the keys; ``load_from`` for fine-tuning loads what fits and logs every key that 
 """
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -75,6 +76,18 @@ def _runner_class():
     return VisionAttnRunner
 
 
+_RUN_IDS = itertools.count()
+
+
+def own_visualizer(cfg):
+    """mmengine keeps one Visualizer per name for the whole process, and mmdet / mmseg configs all name theirs
+    'visualizer': a second run in one process (the Python API, a notebook, tests) would get the first run's and
+    write its config and scalars into the first run's folder. Each run gets a visualizer of its own."""
+    if cfg.get("visualizer") is not None:
+        cfg.visualizer.name = f"visualizer_{os.getpid()}_{next(_RUN_IDS)}"
+    return cfg
+
+
 def _prepare(cfg, args, config_path=None):
     import visionattn.mm  # noqa: F401  (registers the backbone, makes mmengine checkpoints loadable)
     cfg.launcher = args.launcher
@@ -83,7 +96,7 @@ def _prepare(cfg, args, config_path=None):
     elif cfg.get("work_dir") is None:
         name = os.path.splitext(os.path.basename(cfg.filename or "run"))[0]
         cfg.work_dir = os.path.join("work_dirs", name)
-    return cfg
+    return own_visualizer(cfg)
 
 
 def train(cfg, args):
