@@ -61,8 +61,9 @@ def unpickling_refusal(e, path):
     plain pickle names), or bytes that are no weight file at all."""
     lines = [line.strip() for line in str(e).splitlines()]
     refused = [line for line in lines if line.startswith("Unsupported global") or "GLOBAL" in line]
-    if not refused:
-        refused = [f"it names {', '.join(names[:3])}" for names in [_pickled_globals(path)] if names]
+    if not refused:   # torch stops at opcodes it does not know before it meets a global: read the names ourselves
+        names = _pickled_globals(path)
+        refused = [f"it names {', '.join(names[:3])}"] if names else []
     if refused:
         return ("it holds Python objects other than tensors, which are never unpickled (that would run code from "
                 f"the file; {refused[0]}). Convert it where it came from to safetensors or a plain state dict of "

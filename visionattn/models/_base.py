@@ -32,15 +32,14 @@ def build(model_cls, variant, pretrained=False, filter_fn=None, feature_cfg=None
     """timm's build_model_with_cfg with the project's defaults: official checkpoints converted on load by
     ``filter_fn``, ``features_only=True`` through forward_intermediates. An option the model does not take is an
     error that says what it takes (``out_indices`` beyond its levels: ``feature_take_indices``)."""
-    overlay = kwargs.get("pretrained_cfg_overlay") or {}
-    if pretrained and overlay.get("file") and "custom_load" not in overlay:
-        # a local copy of a release is read as the release is: timm resets custom_load for a file overlay, and its
-        # plain loader refuses the files that need the family's reader (Agent's yacs-carrying training checkpoints)
-        # with advice to unpickle code
-        release = resolve_pretrained_cfg(variant, kwargs.get("pretrained_cfg")).to_dict()
-        if release.get("custom_load"):
-            kwargs["pretrained_cfg_overlay"] = dict(overlay, custom_load=True)
     if pretrained:   # fails within seconds, saying what to do, when the weights cannot be fetched
+        overlay = kwargs.get("pretrained_cfg_overlay") or {}
+        if overlay.get("file") and "custom_load" not in overlay and \
+                resolve_pretrained_cfg(variant, kwargs.get("pretrained_cfg")).custom_load:
+            # a local copy of a release is read as the release is: timm resets custom_load for a file overlay, and
+            # its plain loader refuses the files that need the family's reader (Agent's yacs-carrying training
+            # checkpoints) with advice to unpickle code
+            kwargs["pretrained_cfg_overlay"] = dict(overlay, custom_load=True)
         cfg = resolve_pretrained_cfg(variant, kwargs.get("pretrained_cfg"), kwargs.get("pretrained_cfg_overlay"))
         cfg = cfg.to_dict()
         source = check_pretrained_available(variant, cfg)

@@ -211,7 +211,7 @@ class Trainer:
             LOG.info(note)
         set_seed(t["seed"], deterministic=t["deterministic"])
 
-        self.classes = cfg["model"]["num_classes"] or data_lib.num_classes(d)
+        self.classes = model.num_classes   # build_model counted the dataset's classes once
         if t["grad_checkpointing"]:
             model.set_grad_checkpointing(True)
         if t["channels_last"]:
